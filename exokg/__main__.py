@@ -1,0 +1,3 @@
+from exokg.cli import main
+
+raise SystemExit(main())

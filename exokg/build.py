@@ -1,0 +1,193 @@
+"""The build pipeline: curated rows + ontology → triples → validation → reasoning → dumps.
+
+Each step lives in its own module; this one only strings them together and writes the outputs. Outputs
+go to a fresh sibling directory first and replace ``out`` only once everything succeeded, so a failed
+or interrupted build leaves the previous outputs as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib.compare import to_canonical_graph
+from rdflib.namespace import DCTERMS, RDF, XSD
+
+from exokg import __version__
+from exokg.config import GRAPH_DIR, BASE, DATASET_IRI, DCAT, EXO, GRAPH, ONTOLOGY_IRI, PREFIXES, VOID
+from exokg.graph import curated
+from exokg.graph.triples import asserted_graph
+from exokg.ontology.vocabulary import load_ontology, vocabulary
+
+LICENSE = URIRef("https://creativecommons.org/licenses/by/4.0/")
+DUMPS = {  # file name → (rdflib format, what it holds)
+    "exokg.trig": ("trig", "the dataset: named graphs ontology, asserted and inferred"),
+    "exokg.nq": ("nquads", "the dataset as sorted N-Quads"),
+    "exokg.nt": ("nt", "the union of all graphs as sorted N-Triples"),
+    "exokg.ttl": ("turtle", "the union of all graphs as Turtle"),
+    "exokg.jsonld": ("json-ld", "the union of all graphs as JSON-LD"),
+    "ontology.ttl": ("turtle", "the ontology with the imported external terms, Turtle"),
+    "ontology.owl": ("xml", "the ontology with the imported external terms, RDF/XML (owlready2, Protégé, ROBOT)"),
+    "exokg.owl": ("xml", "ontology and individuals together, RDF/XML (owlready2, Protégé, ROBOT)"),
+}
+
+
+def progress(message: str) -> None:
+    """Progress for people at a terminal; silent in CI and pipes."""
+    if sys.stderr.isatty() and not os.environ.get("CI"):
+        print(f"· {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    triples: dict[str, int] = field(default_factory=dict)  # named graph → triple count
+    findings: int = 0
+    seconds: float = 0.0
+
+
+def bind_prefixes(graph: Graph) -> Graph:
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace, override=True)
+    return graph
+
+
+def assemble(
+    graph_dir: Path = GRAPH_DIR, extra_finding_files: tuple[Path, ...] = ()
+) -> tuple[dict[str, Graph], curated.Corpus]:
+    """The three named graphs of the dataset, built from the curated files under ``graph_dir``."""
+    progress("reading curated files")
+    corpus = curated.load(graph_dir, extra_finding_files=extra_finding_files)
+    progress(f"minting triples for {len(corpus.findings)} findings")
+    asserted, imports = asserted_graph(corpus, vocabulary().class_by_label)
+    ontology = load_ontology() + imports
+    graphs = {"ontology": ontology, "asserted": asserted, "inferred": Graph()}
+    return graphs, corpus
+
+
+def sorted_ntriples(graph: Graph) -> bytes:
+    """Byte-identical for the same graph: canonical blank-node labels, lines sorted."""
+    lines = to_canonical_graph(graph).serialize(format="nt", encoding="utf-8").decode("utf-8").splitlines()
+    return ("\n".join(sorted(set(line for line in lines if line.strip()))) + "\n").encode("utf-8")
+
+
+def sorted_nquads(graphs: dict[str, Graph]) -> bytes:
+    lines = []
+    for name, graph in graphs.items():
+        context = f" <{GRAPH[name]}> .\n"
+        lines += [line[: -len(" .")] + context for line in sorted_ntriples(graph).decode("utf-8").splitlines()]
+    return "".join(sorted(lines)).encode("utf-8")
+
+
+def void_description(graphs: dict[str, Graph], union: Graph, files: dict[str, bytes]) -> Graph:
+    """VoID + DCAT: triples per named graph, entities per class, license, source and the dumps."""
+    g = bind_prefixes(Graph())
+    dataset = URIRef(DATASET_IRI)
+    g.add((dataset, RDF.type, VOID.Dataset))
+    g.add((dataset, RDF.type, DCAT.Dataset))
+    g.add((dataset, DCTERMS.title, Literal("exokg: tumor-derived small extracellular vesicles in glioma", lang="en")))
+    g.add((dataset, DCTERMS.license, LICENSE))
+    g.add((dataset, DCTERMS.source, URIRef(BASE + "source/review")))
+    g.add((dataset, DCTERMS.hasVersion, Literal(__version__)))
+    g.add((dataset, VOID.vocabulary, URIRef(ONTOLOGY_IRI)))
+    g.add((dataset, VOID.uriSpace, Literal(BASE)))
+    g.add((dataset, VOID.triples, Literal(len(union), datatype=XSD.integer)))
+    subjects = {s for s in union.subjects() if isinstance(s, URIRef) and str(s).startswith(BASE)}
+    g.add((dataset, VOID.entities, Literal(len(subjects), datatype=XSD.integer)))
+    for name, graph in graphs.items():
+        part = URIRef(f"{DATASET_IRI}/graph/{name}")
+        g.add((dataset, VOID.subset, part))
+        g.add((part, RDF.type, VOID.Dataset))
+        g.add((part, DCTERMS.identifier, URIRef(GRAPH[name])))
+        g.add((part, VOID.triples, Literal(len(graph), datatype=XSD.integer)))
+    counts: dict[URIRef, int] = {}
+    for _, cls in union.subject_objects(RDF.type):
+        if isinstance(cls, URIRef) and str(cls).startswith(str(EXO)):
+            counts[cls] = counts.get(cls, 0) + 1
+    for cls, count in sorted(counts.items()):
+        part = URIRef(f"{DATASET_IRI}/class/{str(cls)[len(str(EXO)):]}")
+        g.add((dataset, VOID.classPartition, part))
+        g.add((part, VOID["class"], cls))
+        g.add((part, VOID.entities, Literal(count, datatype=XSD.integer)))
+    for name, data in sorted(files.items()):
+        dump = URIRef(f"{BASE}download/{name}")
+        g.add((dataset, VOID.dataDump, dump))
+        g.add((dataset, DCAT.distribution, dump))
+        g.add((dump, RDF.type, DCAT.Distribution))
+        g.add((dump, DCTERMS.description, Literal(DUMPS[name][1], lang="en")))
+        g.add((dump, DCAT.byteSize, Literal(len(data), datatype=XSD.integer)))
+        g.add((dump, EXO.sha256, Literal(hashlib.sha256(data).hexdigest())))
+    return g
+
+
+def render(graphs: dict[str, Graph]) -> dict[str, bytes]:
+    """Every output file's bytes, computed in memory before anything touches the disk."""
+    union = bind_prefixes(Graph())
+    for graph in graphs.values():
+        union += graph
+    dataset = Dataset()
+    for prefix, namespace in PREFIXES.items():
+        dataset.bind(prefix, namespace, override=True)
+    for name, graph in graphs.items():
+        named = dataset.graph(GRAPH[name])
+        for triple in graph:
+            named.add(triple)
+    ontology = bind_prefixes(Graph()) + graphs["ontology"]
+    files = {
+        "exokg.trig": dataset.serialize(format="trig", encoding="utf-8"),
+        "exokg.nq": sorted_nquads(graphs),
+        "exokg.nt": sorted_ntriples(union),
+        "exokg.ttl": union.serialize(format="turtle", encoding="utf-8"),
+        "exokg.jsonld": union.serialize(format="json-ld", encoding="utf-8", auto_compact=True),
+        "ontology.ttl": bind_prefixes(ontology).serialize(format="turtle", encoding="utf-8"),
+        "ontology.owl": ontology.serialize(format="xml", encoding="utf-8"),
+        "exokg.owl": union.serialize(format="xml", encoding="utf-8"),
+    }
+    files["void.ttl"] = void_description(graphs, union, files).serialize(format="turtle", encoding="utf-8")
+    return files
+
+
+def write_atomically(out: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` into a sibling temp directory, then swap it in for ``out`` in one rename."""
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    staging.chmod(0o755)
+    try:
+        for name, data in files.items():
+            with open(staging / name, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        if out.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.rename(out, retired / out.name)
+            os.rename(staging, out)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.rename(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def build(out: Path, graph_dir: Path = GRAPH_DIR, extra_finding_files: tuple[Path, ...] = ()) -> BuildResult:
+    started = time.perf_counter()
+    graphs, corpus = assemble(graph_dir, extra_finding_files)
+    progress("serializing dumps")
+    files = render(graphs)
+    progress(f"writing {len(files)} files to {out}")
+    write_atomically(out, files)
+    return BuildResult(
+        out=out,
+        triples={name: len(graph) for name, graph in graphs.items()},
+        findings=len(corpus.findings),
+        seconds=time.perf_counter() - started,
+    )

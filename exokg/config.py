@@ -1,0 +1,88 @@
+"""Every path and IRI base of the project, in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rdflib import Namespace
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, XSD
+
+from exokg import __version__
+
+# --- paths -----------------------------------------------------------------------------------------
+PACKAGE_ROOT = Path(__file__).resolve().parent
+ONTOLOGY_DIR = Path(__import__("exokg.ontology", fromlist=["_"]).__file__).resolve().parent
+GRAPH_DIR = Path(__import__("exokg.graph", fromlist=["_"]).__file__).resolve().parent
+TABLES_DIR = GRAPH_DIR / "tables"
+TEXT_DIR = GRAPH_DIR / "text"
+ONTOLOGY_FILE = ONTOLOGY_DIR / "exokg.ttl"
+REVIEW_TEXT = GRAPH_DIR / "source" / "review.txt"
+DEFAULT_BUILD_DIR = Path("build")
+
+# --- IRIs ------------------------------------------------------------------------------------------
+BASE = "https://w3id.org/exokg/"
+EXO = Namespace(BASE + "vocab/")  # classes, properties and vocabulary individuals
+ONTOLOGY_IRI = BASE + "vocab"
+VERSION_IRI = f"{BASE}vocab/{__version__}"
+DATASET_IRI = BASE + "dataset"
+GRAPH = Namespace(BASE + "graph/")  # named graphs: ontology, asserted, inferred
+NAMED_GRAPHS = ("ontology", "asserted", "inferred")
+
+OBO = Namespace("http://purl.obolibrary.org/obo/")
+OBOINOWL = Namespace("http://www.geneontology.org/formats/oboInOwl#")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+VOID = Namespace("http://rdfs.org/ns/void#")
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+IAO_DEFINITION = OBO.IAO_0000115
+ECO_AUTHOR_STATEMENT = OBO.ECO_0000304
+
+PREFIXES = {
+    "exo": EXO,
+    "exog": GRAPH,
+    "obo": OBO,
+    "oboInOwl": OBOINOWL,
+    "owl": OWL,
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "skos": SKOS,
+    "xsd": XSD,
+    "dcterms": DCTERMS,
+    "prov": PROV,
+    "void": VOID,
+    "dcat": DCAT,
+}
+
+# Where each kind of minted node lives under BASE; one segment per kind keeps IRIs readable.
+IRI_SEGMENTS = {
+    "finding": "finding",
+    "vesicle": "vesicle",
+    "population": "population",
+    "reference": "reference",
+    "molecule": "molecule",
+    "pathway": "pathway",
+    "process": "process",
+    "cell-line": "cell-line",
+    "disease": "disease",
+    "body-fluid": "body-fluid",
+    "drug": "drug",
+    "claim": "claim",
+    "biomarker": "biomarker",
+    "component": "component",
+    "source": "source",
+}
+
+# Entity types (ontology class local names) → the IRI segment their individuals are minted under.
+ENTITY_SEGMENTS = {
+    "Pathway": "pathway",
+    "BiologicalProcess": "process",
+    "Drug": "drug",
+    "BodyFluid": "body-fluid",
+    "Disease": "disease",
+    "CellLine": "cell-line",
+    "CellularComponent": "component",
+}  # every other type is a molecule
+
+
+def mint(kind: str, local: str) -> str:
+    """The IRI of a minted node of ``kind`` with the slug ``local``."""
+    return f"{BASE}{IRI_SEGMENTS[kind]}/{local}"

@@ -1,0 +1,656 @@
+"""Read and check the curated TSV files: every bad cell is reported with its file:line and the reason.
+
+The files are the human-edited source of the graph (one per review table, three for the running text, and
+the vocabularies they draw on). Nothing here builds RDF: this step turns text into checked records and
+refuses, all at once, every row that would produce a wrong or dangling triple.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from exokg import config
+from exokg.identifiers import Curie, IdentifierError, parse
+from exokg.ontology.vocabulary import Vocabulary, cargo_types, vocabulary
+
+FINDING_COLUMNS = (
+    "id source context donor donor_population vesicle_term cargo cargo_entities receiving receiving_population "
+    "targets axis effects_text effects reference quote variants note"
+).split()
+ENTITY_COLUMNS = ["key", "type", "synonyms", "categories", "note"]
+POPULATION_COLUMNS = ["key", "label", "cell_type", "cell_line", "states", "disease", "note"]
+REFERENCE_COLUMNS = ["number", "first_author", "note"]
+XREF_COLUMNS = (
+    "subject_id predicate_id object_id object_label mapping_justification checked_in evidence comment".split()
+)
+VESICLE_CLAIM_COLUMNS = "id source kind subject object min_nm max_nm references quote note".split()
+BIOMARKER_COLUMNS = (
+    "id source cargo cargo_entity vesicle_term sample body_fluid disease patients uses change reference quote note"
+).split()
+
+TABLE_FILES = (
+    "table1_tumor_microenvironment.tsv",
+    "table2_radiation_therapy.tsv",
+    "table3_chemoresistance.tsv",
+    "table4_invasion_and_metastasis.tsv",
+    "table5_angiogenesis.tsv",
+    "table6_tumor_growth.tsv",
+)
+TABLE_ID_PREFIX = {"Table 1": "TME", "Table 2": "RT", "Table 3": "CHEMO", "Table 4": "INV", "Table 5": "ANG", "Table 6": "GROW"}
+TEXT_FINDING_PREFIX = "TXT"
+VARIANT_FIELDS = ("donor_population", "receiving_population", "reference", "cargo_entities", "axis", "effects")
+MAPPING_PREDICATES = (
+    "rdfs:subClassOf",
+    "skos:exactMatch",
+    "skos:closeMatch",
+    "skos:broadMatch",
+    "skos:narrowMatch",
+    "skos:relatedMatch",
+)
+VESICLE_CLAIM_KINDS = (
+    "size morphology origin biogenesis classification marker cargo-class body-fluid secreted-by "
+    "uptake-mechanism definition"
+).split()
+# The review's words for the vesicle → the classes asserted (MISEV2023: keep the word, assert the class).
+VESICLE_TERMS = {
+    "SEVs": ("SmallExtracellularVesicle",),
+    "exosome": ("SmallExtracellularVesicle",),
+    "TEXs": ("SmallExtracellularVesicle",),
+    "EV": ("ExtracellularVesicle",),
+    "TDEVs": ("ExtracellularVesicle",),
+    "R-EXO": ("SmallExtracellularVesicle", "EngineeredVesicle"),
+}
+LIST_SEP = "; "
+STEP_SEP = " > "
+PARALLEL_SEP = " + "
+VARIANT_SEP = " | "
+TEXT_MARK = " [text]"
+
+
+# --- errors ------------------------------------------------------------------------------------------
+@dataclass(frozen=True, order=True)
+class Origin:
+    path: Path
+    line: int
+
+    def __str__(self) -> str:
+        return f"{display_path(self.path)}:{self.line}"
+
+
+def display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+@dataclass(frozen=True)
+class Problem:
+    origin: Origin
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.origin}: {self.message}"
+
+
+class CurationError(Exception):
+    """One or more curated rows are wrong; ``problems`` lists each with its file:line."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems, key=lambda p: p.origin)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# --- records -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Entity:
+    key: str
+    type: str
+    synonyms: tuple[str, ...]
+    categories: tuple[str, ...]
+    note: str
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class Population:
+    key: str
+    label: str
+    cell_type: str
+    cell_line: str
+    states: tuple[str, ...]
+    disease: str
+    note: str
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class Reference:
+    number: int
+    first_author: str
+    note: str
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class Xref:
+    subject: str  # an entity key, or "exo:LocalName" for an ontology term
+    predicate: str
+    curie: Curie
+    object_label: str
+    justification: str
+    checked_in: str
+    evidence: str
+    comment: str
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class Effect:
+    direction: str
+    process: str
+    stated_in: str  # "table" or "text"
+
+
+@dataclass(frozen=True)
+class Variant:
+    field: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    kind: str  # "table" or "text"
+    source: str
+    context: str
+    donor: str
+    donor_population: str
+    vesicle_term: str
+    cargo: str
+    cargo_entities: tuple[str, ...]
+    receiving: str
+    receiving_populations: tuple[str, ...]
+    targets_text: str
+    axis: tuple[tuple[str, ...], ...]  # ordered steps; the entities of one step act in parallel
+    effects_text: str
+    effects: tuple[Effect, ...]
+    reference: int
+    quote: str
+    variants: tuple[Variant, ...]
+    note: str
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class VesicleClaim:
+    id: str
+    source: str
+    kind: str
+    subject: str  # a vesicle class label from the ontology
+    objects: tuple[str, ...]
+    min_nm: str
+    max_nm: str
+    references: tuple[int, ...]
+    quote: str
+    note: str
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class BiomarkerClaim:
+    id: str
+    source: str
+    cargo: str
+    cargo_entity: str
+    vesicle_term: str
+    sample: str
+    body_fluids: tuple[str, ...]
+    disease: str
+    patients: str
+    uses: tuple[str, ...]
+    change: str
+    reference: int
+    quote: str
+    note: str
+    origin: Origin
+
+
+@dataclass
+class Corpus:
+    """Everything curated, checked and cross-linked."""
+
+    entities: dict[str, Entity] = field(default_factory=dict)
+    populations: dict[str, Population] = field(default_factory=dict)
+    references: dict[int, Reference] = field(default_factory=dict)
+    xrefs: list[Xref] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    vesicle_claims: list[VesicleClaim] = field(default_factory=list)
+    biomarkers: list[BiomarkerClaim] = field(default_factory=list)
+
+
+# --- reading -----------------------------------------------------------------------------------------
+def normalize_for_quote(text: str) -> str:
+    """Whitespace-free form: the review's PDF text breaks lines mid-phrase, quotes are written joined."""
+    return re.sub(r"\s+", "", text)
+
+
+class _Reader:
+    """Collects problems instead of stopping at the first, so a curator sees every bad row at once."""
+
+    def __init__(self, vocab: Vocabulary):
+        self.vocab = vocab
+        self.problems: list[Problem] = []
+
+    def problem(self, origin: Origin, message: str) -> None:
+        self.problems.append(Problem(origin, message))
+
+    def rows(self, path: Path, columns: list[str]) -> list[tuple[Origin, dict[str, str]]]:
+        """The rows of a TSV with exactly ``columns`` as header; structural problems are recorded."""
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            self.problem(Origin(path, 0), f"cannot read file: {exc.strerror}")
+            return []
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            self.problem(Origin(path, line), f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}")
+            return []
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        if not lines:
+            self.problem(Origin(path, 1), "empty file: expected the header " + "\t".join(columns))
+            return []
+        header = lines[0].rstrip("\r").split("\t")
+        if header != columns:
+            self.problem(Origin(path, 1), f"wrong header: expected {columns}, found {header}")
+            return []
+        result = []
+        for number, line in enumerate(lines[1:], start=2):
+            origin = Origin(path, number)
+            cells = line.rstrip("\r").split("\t")
+            if line.strip() == "":
+                self.problem(origin, "blank line")
+            elif len(cells) != len(columns):
+                self.problem(origin, f"wrong column count: expected {len(columns)}, found {len(cells)}")
+            else:
+                result.append((origin, {c: v.strip() for c, v in zip(columns, cells)}))
+        return result
+
+    # -- cell parsers --------------------------------------------------------------------------------
+    def integer(self, origin: Origin, column: str, value: str) -> int | None:
+        if not value:
+            self.problem(origin, f"missing {column}")
+            return None
+        if not re.fullmatch(r"[1-9][0-9]*", value):
+            self.problem(origin, f"{column} must be a positive whole number, found {value!r}")
+            return None
+        return int(value)
+
+    def listed(self, value: str) -> tuple[str, ...]:
+        return tuple(v.strip() for v in value.split(LIST_SEP.strip()) if v.strip()) if value else ()
+
+    def one_of(self, origin: Origin, column: str, value: str, allowed: frozenset[str] | tuple[str, ...]) -> bool:
+        if value not in allowed:
+            self.problem(origin, f"{column} {value!r} is not one of: {', '.join(sorted(allowed))}")
+            return False
+        return True
+
+
+def _read_entities(reader: _Reader, path: Path) -> dict[str, Entity]:
+    entities: dict[str, Entity] = {}
+    for origin, row in reader.rows(path, ENTITY_COLUMNS):
+        if not row["key"]:
+            reader.problem(origin, "missing key")
+            continue
+        if row["key"] in entities:
+            reader.problem(origin, f"duplicate key {row['key']!r} (first at {entities[row['key']].origin})")
+            continue
+        reader.one_of(origin, "type", row["type"], reader.vocab.entity_types)
+        categories = reader.listed(row["categories"])
+        for category in categories:
+            reader.one_of(origin, "category", category, reader.vocab.process_categories)
+        entities[row["key"]] = Entity(
+            row["key"], row["type"], reader.listed(row["synonyms"]), categories, row["note"], origin
+        )
+    return entities
+
+
+def _read_populations(reader: _Reader, path: Path, entities: dict[str, Entity]) -> dict[str, Population]:
+    populations: dict[str, Population] = {}
+    for origin, row in reader.rows(path, POPULATION_COLUMNS):
+        key = row["key"]
+        if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", key):
+            reader.problem(origin, f"population key {key!r} must be lower-case words joined by '-'")
+            continue
+        if key in populations:
+            reader.problem(origin, f"duplicate key {key!r} (first at {populations[key].origin})")
+            continue
+        if not row["label"]:
+            reader.problem(origin, "missing label")
+        if row["cell_type"] not in reader.vocab.cell_types:
+            reader.problem(origin, f"unknown cell type {row['cell_type']!r}: add it to ontology/exokg.ttl under exo:Cell")
+        if row["cell_line"] and _entity_of(entities, row["cell_line"]) != "CellLine":
+            reader.problem(origin, f"unknown cell line {row['cell_line']!r}: add it to entities.tsv with type CellLine")
+        states = reader.listed(row["states"])
+        for state in states:
+            reader.one_of(origin, "cell state", state, reader.vocab.cell_states)
+        if row["disease"] and _entity_of(entities, row["disease"]) != "Disease":
+            reader.problem(origin, f"unknown disease {row['disease']!r}")
+        populations[key] = Population(
+            key, row["label"], row["cell_type"], row["cell_line"], states, row["disease"], row["note"], origin
+        )
+    return populations
+
+
+def _entity_of(entities: dict[str, Entity], key: str) -> str | None:
+    entity = entities.get(key)
+    return entity.type if entity else None
+
+
+def _read_references(reader: _Reader, path: Path) -> dict[int, Reference]:
+    references: dict[int, Reference] = {}
+    for origin, row in reader.rows(path, REFERENCE_COLUMNS):
+        number = reader.integer(origin, "number", row["number"])
+        if number is None:
+            continue
+        if number in references:
+            reader.problem(origin, f"duplicate reference {number} (first at {references[number].origin})")
+            continue
+        references[number] = Reference(number, row["first_author"], row["note"], origin)
+    return references
+
+
+def _read_xrefs(reader: _Reader, path: Path, entities: dict[str, Entity]) -> list[Xref]:
+    xrefs: list[Xref] = []
+    seen: dict[tuple[str, str], Origin] = {}
+    for origin, row in reader.rows(path, XREF_COLUMNS):
+        subject = row["subject_id"]
+        if subject.startswith("exo:"):
+            if subject[4:] not in reader.vocab.terms:
+                reader.problem(origin, f"unknown ontology term {subject!r}")
+                continue
+        elif subject not in entities:
+            reader.problem(origin, f"unknown subject {subject!r}: not a key of entities.tsv")
+            continue
+        if not reader.one_of(origin, "predicate_id", row["predicate_id"], MAPPING_PREDICATES):
+            continue
+        try:
+            curie = parse(row["object_id"])
+        except IdentifierError as exc:
+            reader.problem(origin, str(exc))
+            continue
+        if not row["checked_in"] or not row["evidence"]:
+            reader.problem(origin, "an identifier needs the place it was checked (checked_in) and the evidence")
+            continue
+        pair = (subject, row["object_id"])
+        if pair in seen:
+            reader.problem(origin, f"duplicate mapping {subject} → {row['object_id']} (first at {seen[pair]})")
+            continue
+        seen[pair] = origin
+        xrefs.append(
+            Xref(
+                subject,
+                row["predicate_id"],
+                curie,
+                row["object_label"],
+                row["mapping_justification"],
+                row["checked_in"],
+                row["evidence"],
+                row["comment"],
+                origin,
+            )
+        )
+    return xrefs
+
+
+class _FindingReader:
+    """Checks one finding row's cells against the vocabularies."""
+
+    def __init__(self, reader: _Reader, corpus: Corpus, review: str):
+        self.reader = reader
+        self.corpus = corpus
+        self.review = review
+        self.cargo_types = cargo_types(reader.vocab)
+
+    def populations(self, origin: Origin, column: str, value: str) -> tuple[str, ...]:
+        keys = self.reader.listed(value)
+        for key in keys:
+            if key not in self.corpus.populations:
+                self.reader.problem(origin, f"unknown cell population {key!r} in {column}: add it to populations.tsv")
+        return keys
+
+    def cargo(self, origin: Origin, value: str) -> tuple[str, ...]:
+        keys = self.reader.listed(value)
+        for key in keys:
+            entity = self.corpus.entities.get(key)
+            if entity is None:
+                self.reader.problem(origin, f"unknown cargo {key!r}: add it to entities.tsv")
+            elif entity.type not in self.cargo_types:
+                self.reader.problem(
+                    origin, f"unknown cargo type: {key!r} is a {entity.type}, not one of {sorted(self.cargo_types)}"
+                )
+        return keys
+
+    def axis(self, origin: Origin, value: str) -> tuple[tuple[str, ...], ...]:
+        if not value:
+            return ()
+        steps = tuple(tuple(e.strip() for e in step.split(PARALLEL_SEP.strip())) for step in value.split(STEP_SEP.strip()))
+        for step in steps:
+            for key in step:
+                if key not in self.corpus.entities:
+                    self.reader.problem(origin, f"unknown axis entity {key!r}: add it to entities.tsv")
+        return steps
+
+    def effects(self, origin: Origin, value: str) -> tuple[Effect, ...]:
+        effects = []
+        for item in self.reader.listed(value):
+            stated_in = "table"
+            if item.endswith(TEXT_MARK.strip()):
+                item, stated_in = item[: -len(TEXT_MARK.strip())].strip(), "text"
+            direction, sep, process = item.partition(":")
+            if not sep:
+                self.reader.problem(origin, f"effect {item!r} must be written direction:process")
+                continue
+            self.reader.one_of(origin, "direction", direction, self.reader.vocab.directions)
+            if _entity_of(self.corpus.entities, process) != "BiologicalProcess":
+                self.reader.problem(origin, f"unknown process {process!r}: add it to entities.tsv as a BiologicalProcess")
+            effects.append(Effect(direction, process, stated_in))
+        return tuple(effects)
+
+    def reference(self, origin: Origin, value: str) -> int | None:
+        number = self.reader.integer(origin, "reference", value)
+        if number is not None and number not in self.corpus.references:
+            self.reader.problem(origin, f"reference [{number}] is not in references.tsv")
+        return number
+
+    def quote(self, origin: Origin, value: str) -> None:
+        if not value:
+            self.reader.problem(origin, "missing supporting quote")
+        elif normalize_for_quote(value) not in self.review:
+            self.reader.problem(origin, f"quote not found in the review text: {value[:60]!r}…")
+
+    def variants(self, origin: Origin, value: str) -> tuple[Variant, ...]:
+        variants = []
+        for item in (v.strip() for v in value.split(VARIANT_SEP.strip()) if v.strip()) if value else ():
+            name, sep, content = item.partition("=")
+            if not sep or name not in VARIANT_FIELDS:
+                self.reader.problem(origin, f"variant {item!r} must be FIELD=VALUE with FIELD one of {VARIANT_FIELDS}")
+                continue
+            check = {
+                "donor_population": lambda v: self.populations(origin, "variants", v),
+                "receiving_population": lambda v: self.populations(origin, "variants", v),
+                "reference": lambda v: self.reference(origin, v),
+                "cargo_entities": lambda v: self.cargo(origin, v),
+                "axis": lambda v: self.axis(origin, v),
+                "effects": lambda v: self.effects(origin, v),
+            }[name]
+            check(content.strip())
+            variants.append(Variant(name, content.strip()))
+        return tuple(variants)
+
+    def read(self, origin: Origin, row: dict[str, str], kind: str) -> Finding | None:
+        reader = self.reader
+        prefix = TABLE_ID_PREFIX.get(row["source"]) if kind == "table" else TEXT_FINDING_PREFIX
+        if kind == "table" and prefix is None:
+            reader.problem(origin, f"source {row['source']!r} is not one of {sorted(TABLE_ID_PREFIX)}")
+            return None
+        if not re.fullmatch(rf"{prefix}-\d{{3}}", row["id"]):
+            reader.problem(origin, f"finding id {row['id']!r} must look like {prefix}-001")
+            return None
+        reader.one_of(origin, "context", row["context"], reader.vocab.contexts)
+        reader.one_of(origin, "vesicle_term", row["vesicle_term"], tuple(VESICLE_TERMS))
+        donors = self.populations(origin, "donor_population", row["donor_population"])
+        if len(donors) != 1:
+            reader.problem(origin, "a finding needs exactly one donor_population")
+        cargo = self.cargo(origin, row["cargo_entities"])
+        if not cargo and row["cargo"] != "/":
+            reader.problem(origin, "cargo_entities is empty: map the cargo, or write '/' in cargo when the review gives none")
+        if cargo and row["cargo"] == "/":
+            reader.problem(origin, "cargo is '/' (none given) but cargo_entities names some")
+        receiving = self.populations(origin, "receiving_population", row["receiving_population"])
+        if kind == "table" and not receiving:
+            reader.problem(origin, "a table finding needs a receiving_population")
+        effects = self.effects(origin, row["effects"])
+        if not effects:
+            reader.problem(origin, "a finding needs at least one effect")
+        reference = self.reference(origin, row["reference"])
+        self.quote(origin, row["quote"])
+        finding = Finding(
+            id=row["id"],
+            kind=kind,
+            source=row["source"],
+            context=row["context"],
+            donor=row["donor"],
+            donor_population=donors[0] if donors else "",
+            vesicle_term=row["vesicle_term"],
+            cargo=row["cargo"],
+            cargo_entities=cargo,
+            receiving=row["receiving"],
+            receiving_populations=receiving,
+            targets_text=row["targets"],
+            axis=self.axis(origin, row["axis"]),
+            effects_text=row["effects_text"],
+            effects=effects,
+            reference=reference or 0,
+            quote=row["quote"],
+            variants=self.variants(origin, row["variants"]),
+            note=row["note"],
+            origin=origin,
+        )
+        return finding
+
+
+def _read_vesicle_claims(reader: _Reader, path: Path, corpus: Corpus, review: str, class_labels: dict[str, str]) -> None:
+    for origin, row in reader.rows(path, VESICLE_CLAIM_COLUMNS):
+        if not re.fullmatch(r"VES-\d{3}", row["id"]):
+            reader.problem(origin, f"claim id {row['id']!r} must look like VES-001")
+            continue
+        reader.one_of(origin, "kind", row["kind"], tuple(VESICLE_CLAIM_KINDS))
+        if row["subject"] not in class_labels:
+            reader.problem(origin, f"subject {row['subject']!r} is not the label of an ontology class")
+        objects = reader.listed(row["object"]) if row["kind"] not in ("morphology", "definition") else (
+            (row["object"],) if row["object"] else ()
+        )
+        if row["kind"] not in ("morphology", "definition", "size"):
+            for obj in objects:
+                if obj not in corpus.entities and obj not in class_labels:
+                    reader.problem(origin, f"object {obj!r} is neither an entity key nor an ontology class label")
+        for column in ("min_nm", "max_nm"):
+            if row[column] and not re.fullmatch(r"\d+(\.\d+)?", row[column]):
+                reader.problem(origin, f"{column} must be a number of nanometres, found {row[column]!r}")
+        if row["kind"] == "size" and not (row["min_nm"] and row["max_nm"]):
+            reader.problem(origin, "a size claim needs min_nm and max_nm")
+        references = tuple(n for n in (reader.integer(origin, "references", r) for r in reader.listed(row["references"])) if n)
+        for number in references:
+            if number not in corpus.references:
+                reader.problem(origin, f"reference [{number}] is not in references.tsv")
+        if not references and not (row["source"].startswith("Fig.") or row["source"] == "Abstract" or "no reference" in row["note"].lower()):
+            reader.problem(origin, "missing reference: give the numbers, or say in the note that the review cites none")
+        if not row["quote"] or normalize_for_quote(row["quote"]) not in review:
+            reader.problem(origin, "missing supporting quote, or quote not found in the review text")
+        corpus.vesicle_claims.append(
+            VesicleClaim(row["id"], row["source"], row["kind"], row["subject"], objects, row["min_nm"], row["max_nm"],
+                         references, row["quote"], row["note"], origin)
+        )
+
+
+def _read_biomarkers(reader: _Reader, path: Path, corpus: Corpus, review: str) -> None:
+    for origin, row in reader.rows(path, BIOMARKER_COLUMNS):
+        if not re.fullmatch(r"BIO-\d{3}", row["id"]):
+            reader.problem(origin, f"biomarker id {row['id']!r} must look like BIO-001")
+            continue
+        if row["cargo_entity"] not in corpus.entities:
+            reader.problem(origin, f"unknown cargo {row['cargo_entity']!r}: add it to entities.tsv")
+        fluids = reader.listed(row["body_fluid"])
+        for fluid in fluids:
+            if _entity_of(corpus.entities, fluid) != "BodyFluid":
+                reader.problem(origin, f"unknown body fluid {fluid!r}")
+        if row["disease"] and _entity_of(corpus.entities, row["disease"]) != "Disease":
+            reader.problem(origin, f"unknown disease {row['disease']!r}")
+        uses = reader.listed(row["uses"])
+        if not uses:
+            reader.problem(origin, "a biomarker claim needs at least one use")
+        for use in uses:
+            reader.one_of(origin, "use", use, reader.vocab.biomarker_uses)
+        if row["change"]:
+            reader.one_of(origin, "change", row["change"], reader.vocab.expression_changes)
+        number = reader.integer(origin, "reference", row["reference"])
+        if number is not None and number not in corpus.references:
+            reader.problem(origin, f"reference [{number}] is not in references.tsv")
+        if not row["quote"] or normalize_for_quote(row["quote"]) not in review:
+            reader.problem(origin, "missing supporting quote, or quote not found in the review text")
+        corpus.biomarkers.append(
+            BiomarkerClaim(row["id"], row["source"], row["cargo"], row["cargo_entity"], row["vesicle_term"],
+                           row["sample"], fluids, row["disease"], row["patients"], uses, row["change"], number or 0,
+                           row["quote"], row["note"], origin)
+        )
+
+
+def load(
+    graph_dir: Path = config.GRAPH_DIR,
+    review_text: Path | None = None,
+    extra_finding_files: tuple[Path, ...] = (),
+) -> Corpus:
+    """Read and check every curated file; raise :class:`CurationError` listing every problem found.
+
+    ``extra_finding_files`` are further finding files in the table format (a curator's new paper).
+    """
+    vocab = vocabulary()
+    reader = _Reader(vocab)
+    corpus = Corpus()
+    if review_text is None:  # a curated directory may bring its own source text
+        own = graph_dir / "source" / "review.txt"
+        review_text = own if own.is_file() else config.REVIEW_TEXT
+    review = normalize_for_quote(review_text.read_text(encoding="utf-8"))
+    vocabulary_dir = graph_dir / "vocabulary"
+    corpus.entities = _read_entities(reader, vocabulary_dir / "entities.tsv")
+    corpus.populations = _read_populations(reader, vocabulary_dir / "populations.tsv", corpus.entities)
+    corpus.references = _read_references(reader, vocabulary_dir / "references.tsv")
+    corpus.xrefs = _read_xrefs(reader, vocabulary_dir / "xrefs.tsv", corpus.entities)
+
+    findings = _FindingReader(reader, corpus, review)
+    seen: dict[str, Origin] = {}
+    sources = [(graph_dir / "tables" / name, "table") for name in TABLE_FILES]
+    sources += [(graph_dir / "text" / "text_findings.tsv", "text")]
+    sources += [(path, "table") for path in extra_finding_files]
+    for path, kind in sources:
+        for origin, row in reader.rows(path, FINDING_COLUMNS):
+            finding = findings.read(origin, row, kind)
+            if finding is None:
+                continue
+            if finding.id in seen:
+                reader.problem(origin, f"duplicate finding id {finding.id} (first at {seen[finding.id]})")
+                continue
+            seen[finding.id] = origin
+            corpus.findings.append(finding)
+    _read_vesicle_claims(reader, graph_dir / "text" / "vesicle_biology.tsv", corpus, review, vocab.class_by_label)
+    _read_biomarkers(reader, graph_dir / "text" / "biomarkers.tsv", corpus, review)
+    if reader.problems:
+        raise CurationError(reader.problems)
+    return corpus

@@ -1,0 +1,1 @@
+"""The exokg ontology (the hand-edited TBox) and what the other steps read from it."""

@@ -1,0 +1,1 @@
+"""The Flask SPARQL endpoint serving the built dataset read-only."""

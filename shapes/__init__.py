@@ -1,0 +1,1 @@
+"""SHACL shapes (the graph's contract) and the validation step."""
