@@ -13,6 +13,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,12 @@ from exokg import __version__
 from exokg.config import GRAPH_DIR, BASE, DATASET_IRI, DCAT, EXO, GRAPH, ONTOLOGY_IRI, PREFIXES, VOID
 from exokg.graph import curated
 from exokg.graph.triples import asserted_graph
+from exokg.kgx import EDGES_FILE, NODES_FILE, kgx_tsv
+from exokg.mappings import FILE_NAME as SSSOM_FILE, sssom_tsv
+from exokg.ontology.export import owl_xml
+from exokg.ontology.reason import reason, relation_triples
 from exokg.ontology.vocabulary import load_ontology, vocabulary
+from exokg.shapes.validate import check_graphs
 
 LICENSE = URIRef("https://creativecommons.org/licenses/by/4.0/")
 DUMPS = {  # file name → (rdflib format, what it holds)
@@ -36,6 +42,11 @@ DUMPS = {  # file name → (rdflib format, what it holds)
     "ontology.ttl": ("turtle", "the ontology with the imported external terms, Turtle"),
     "ontology.owl": ("xml", "the ontology with the imported external terms, RDF/XML (owlready2, Protégé, ROBOT)"),
     "exokg.owl": ("xml", "ontology and individuals together, RDF/XML (owlready2, Protégé, ROBOT)"),
+    "ontology.owx": ("owl-xml", "the ontology with the imported external terms, OWL/XML written by the OWL API"),
+    # Not RDF: the format named is the file's own (exokg/mappings.py, exokg/kgx.py).
+    SSSOM_FILE: ("sssom-tsv", "the verified cross-references as an SSSOM mapping set, with where each was checked"),
+    NODES_FILE: ("kgx-tsv", "the graph's entities, cell populations and vesicles as Biolink-categorised KGX nodes"),
+    EDGES_FILE: ("kgx-tsv", "relations and effects between the KGX nodes, with Biolink predicates"),
 }
 
 
@@ -67,6 +78,7 @@ def assemble(
     corpus = curated.load(graph_dir, extra_finding_files=extra_finding_files)
     progress(f"minting triples for {len(corpus.findings)} findings")
     asserted, imports = asserted_graph(corpus, vocabulary().class_by_label)
+    asserted += relation_triples(corpus, graph_dir)  # relations between entities (vocabulary/relations.tsv)
     ontology = load_ontology() + imports
     graphs = {"ontology": ontology, "asserted": asserted, "inferred": Graph()}
     return graphs, corpus
@@ -127,8 +139,18 @@ def void_description(graphs: dict[str, Graph], union: Graph, files: dict[str, by
     return g
 
 
-def render(graphs: dict[str, Graph]) -> dict[str, bytes]:
-    """Every output file's bytes, computed in memory before anything touches the disk."""
+def _trig(dataset: Dataset) -> bytes:
+    # rdflib 7.6's own TriG serializer calls the Dataset API it deprecates; nothing of ours to change.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"Dataset\.\w+ is deprecated", DeprecationWarning)
+        return dataset.serialize(format="trig", encoding="utf-8")
+
+
+def render(graphs: dict[str, Graph], corpus: curated.Corpus | None = None) -> dict[str, bytes]:
+    """Every output file's bytes, computed in memory before anything touches the disk.
+
+    The SSSOM mapping set is written from the curated cross-references, so only when ``corpus`` is given.
+    """
     union = bind_prefixes(Graph())
     for graph in graphs.values():
         union += graph
@@ -141,7 +163,7 @@ def render(graphs: dict[str, Graph]) -> dict[str, bytes]:
             named.add(triple)
     ontology = bind_prefixes(Graph()) + graphs["ontology"]
     files = {
-        "exokg.trig": dataset.serialize(format="trig", encoding="utf-8"),
+        "exokg.trig": _trig(dataset),
         "exokg.nq": sorted_nquads(graphs),
         "exokg.nt": sorted_ntriples(union),
         "exokg.ttl": union.serialize(format="turtle", encoding="utf-8"),
@@ -149,7 +171,11 @@ def render(graphs: dict[str, Graph]) -> dict[str, bytes]:
         "ontology.ttl": bind_prefixes(ontology).serialize(format="turtle", encoding="utf-8"),
         "ontology.owl": ontology.serialize(format="xml", encoding="utf-8"),
         "exokg.owl": union.serialize(format="xml", encoding="utf-8"),
+        "ontology.owx": owl_xml(ontology),
+        **kgx_tsv(graphs),
     }
+    if corpus is not None:
+        files[SSSOM_FILE] = sssom_tsv(corpus, str(LICENSE))
     files["void.ttl"] = void_description(graphs, union, files).serialize(format="turtle", encoding="utf-8")
     return files
 
@@ -181,8 +207,12 @@ def write_atomically(out: Path, files: dict[str, bytes]) -> None:
 def build(out: Path, graph_dir: Path = GRAPH_DIR, extra_finding_files: tuple[Path, ...] = ()) -> BuildResult:
     started = time.perf_counter()
     graphs, corpus = assemble(graph_dir, extra_finding_files)
+    progress("validating with the SHACL shapes")
+    check_graphs(graphs)  # raises ShapesViolated listing each violation with its curated file:line
+    progress("reasoning: OWL 2 RL rules, then HermiT")
+    graphs["inferred"] = bind_prefixes(reason(graphs).inferred)  # raises InconsistentGraph with the why
     progress("serializing dumps")
-    files = render(graphs)
+    files = render(graphs, corpus)
     progress(f"writing {len(files)} files to {out}")
     write_atomically(out, files)
     return BuildResult(

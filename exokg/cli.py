@@ -23,6 +23,8 @@ def _read_query(text: str) -> str:
 def cmd_build(args: argparse.Namespace) -> int:
     from exokg.build import build
     from exokg.graph.curated import CurationError
+    from exokg.ontology.reason import InconsistentGraph, ReasonerUnavailable
+    from exokg.shapes.validate import ShapesViolated
 
     try:
         result = build(
@@ -35,6 +37,15 @@ def cmd_build(args: argparse.Namespace) -> int:
             print(f"error: {problem}", file=sys.stderr)
         print(f"build failed: {len(exc.problems)} problem(s); {args.out} left unchanged", file=sys.stderr)
         return 1
+    except ShapesViolated as exc:
+        print("\n".join(exc.report.lines(warnings=False)), file=sys.stderr)
+        print(f"build failed: {len(exc.report.violations)} SHACL violation(s); {args.out} left unchanged",
+              file=sys.stderr)
+        return 1
+    except (InconsistentGraph, ReasonerUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print(f"build failed; {args.out} left unchanged", file=sys.stderr)
+        return 1 if isinstance(exc, InconsistentGraph) else 2
     counts = ", ".join(f"{name} {count}" for name, count in result.triples.items())
     print(f"built {result.out}: {result.findings} findings; triples per graph: {counts} ({result.seconds:.1f} s)")
     return 0
@@ -79,17 +90,89 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reason(args: argparse.Namespace) -> int:
+    """Reason over the curated graph without writing it: verdict, new subsumptions, inferred triples, time."""
+    import time
+
+    from rdflib import Graph
+
+    from exokg.build import assemble
+    from exokg.graph.curated import CurationError
+    from exokg.ontology.reason import InconsistentGraph, ReasonerUnavailable, compile_rules, reason, short
+
+    started = time.perf_counter()
+    try:
+        graphs, _ = assemble(Path(args.curated), tuple(Path(p) for p in args.finding_file))
+        extra = {}
+        for path in args.add:  # labelled by file, so an explanation can name it as the source
+            extra[path] = Graph().parse(path, format="turtle")
+        if args.rules:
+            rules = compile_rules(graphs["ontology"]).rules
+            Path(args.rules).write_text("\n".join(rule.construct_text() for rule in rules), encoding="utf-8")
+        result = reason(graphs, extra=extra, use_hermit=not args.no_hermit)
+    except CurationError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
+    except InconsistentGraph as exc:
+        print(f"inconsistent: {exc}", file=sys.stderr)
+        return 1
+    except (ReasonerUnavailable, OSError, SyntaxError) as exc:  # no Java; an unreadable --add file
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    engines = "OWL 2 RL rules" + ("" if args.no_hermit else " and HermiT")
+    print(f"consistent: yes ({engines})")
+    if not args.no_hermit:
+        print(f"classes whose hierarchy changed (HermiT): {len(result.hierarchy)}")
+        for cls in sorted(result.hierarchy, key=short):
+            print(f"  {short(cls)} ⊑ {', '.join(sorted(short(s) for s in result.hierarchy[cls]))}")
+    print(f"inferred triples per property: {len(result.inferred)} in all")
+    for prop, count in sorted(result.per_property.items(), key=lambda item: (-item[1], item[0])):
+        print(f"  {prop:<24} {count}")
+    if result.hermit_only:
+        print(f"types HermiT found that the rules missed: {len(result.hermit_only)}")
+    times = ", ".join(f"{engine} {seconds:.2f} s" for engine, seconds in result.seconds.items())
+    print(f"time: {times} ({result.rules} rules, {result.rounds} rounds); "
+          f"total {time.perf_counter() - started:.2f} s")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """The built graph, or curated TSV / RDF files, against the SHACL shapes: 0 conforms, 1 not, 2 unusable input."""
+    from exokg.shapes.validate import InputError, validate_inputs
+
+    files = tuple(Path(p) for p in args.files)
+    try:
+        outcome = validate_inputs(files, Path(args.data), Path(args.curated), alone=args.alone)
+    except (InputError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if outcome.problems:
+        for problem in outcome.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"not valid: {len(outcome.problems)} problem(s) in the files; no shape was checked", file=sys.stderr)
+        return 1
+    report = outcome.report
+    lines = report.lines(warnings=not args.no_warnings, only_origins=outcome.inputs)
+    if lines:
+        print("\n".join(lines))
+    verdict = "conforms" if report.conforms else "does not conform"
+    print(f"{verdict}: {len(report.violations)} violation(s), {len(report.warnings)} warning(s); "
+          f"{report.triples} triples checked in {report.seconds:.2f} s")
+    return 0 if report.conforms else 1
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    from exokg.server.app import create_app
+    from exokg.server.serve import serve
+    from exokg.server.settings import SettingsError
     from exokg.server.store import DatasetMissing
 
     try:
-        app = create_app({"EXOKG_DATA": args.data})
-    except DatasetMissing as exc:
+        return serve(args.host, args.port, args.data, workers=args.workers, threads=args.threads,
+                     query_timeout=args.query_timeout)
+    except (DatasetMissing, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    app.run(host=args.host, port=args.port, threaded=True)
-    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -105,16 +188,43 @@ def parser() -> argparse.ArgumentParser:
                    help="an extra findings file in the table format (repeatable)")
     p.set_defaults(func=cmd_build)
 
+    p = sub.add_parser("reason", help="check consistency, classify and count the entailments (writes nothing)")
+    p.add_argument("--curated", default=str(GRAPH_DIR), metavar="DIR",
+                   help="the curated files, laid out like graph/ (default: the packaged ones)")
+    p.add_argument("--finding-file", action="append", default=[], metavar="TSV",
+                   help="an extra findings file in the table format (repeatable)")
+    p.add_argument("--add", action="append", default=[], metavar="TTL",
+                   help="extra asserted triples in Turtle, to try an axiom or a merge before curating it (repeatable)")
+    p.add_argument("--no-hermit", action="store_true", help="OWL 2 RL rules only (no Java needed)")
+    p.add_argument("--rules", metavar="FILE", help="also write the rule set as SPARQL CONSTRUCT queries to FILE")
+    p.set_defaults(func=cmd_reason)
+
+    p = sub.add_parser("validate", help="check the built graph, or curated TSV / RDF files, against the SHACL shapes")
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="curated .tsv files (a new findings file, or a replacement vocabulary file) or RDF files; "
+                        "none: the built graph in --data")
+    p.add_argument("--data", default=str(DEFAULT_BUILD_DIR), help="the build directory (when no FILE is named)")
+    p.add_argument("--curated", default=str(GRAPH_DIR), metavar="DIR",
+                   help="the curated files the named FILEs join (default: the packaged ones)")
+    p.add_argument("--alone", action="store_true",
+                   help="validate RDF files with the ontology only, not merged with the curated graph (a dump)")
+    p.add_argument("--no-warnings", action="store_true", help="list violations only")
+    p.set_defaults(func=cmd_validate)
+
     p = sub.add_parser("query", help="run a SPARQL query over the built graph")
     p.add_argument("sparql", help="the query, @FILE, or - for standard input")
     p.add_argument("--data", default=str(DEFAULT_BUILD_DIR), help="the build directory")
     p.add_argument("--format", default="table", choices=["table", "json", "xml", "csv", "tsv"])
     p.set_defaults(func=cmd_query)
 
-    p = sub.add_parser("serve", help="serve the built graph over the SPARQL protocol")
+    p = sub.add_parser("serve", help="serve the built graph over the SPARQL protocol (gunicorn; other settings: EXOKG_* variables)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--data", default=str(DEFAULT_BUILD_DIR), help="the build directory")
+    p.add_argument("--workers", type=int, default=2, help="server processes (each with its own query processes)")
+    p.add_argument("--threads", type=int, default=4, help="requests served at once by each server process")
+    p.add_argument("--query-timeout", type=float, default=None, metavar="SECONDS",
+                   help="stop a query after this long (default: EXOKG_QUERY_TIMEOUT or 10)")
     p.set_defaults(func=cmd_serve)
     return top
 

@@ -1,23 +1,33 @@
-"""The Flask application factory: wiring only (configuration, the store, blueprints)."""
+"""The Flask application factory: wiring only (settings, the store, HTTP hooks, blueprints).
+
+Settings come from ``EXOKG_*`` environment variables, overridden by ``test_config`` (same keys), and
+are validated here so a bad configuration stops the server at start-up (:mod:`exokg.server.settings`).
+"""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from flask import Flask
 
-from exokg.config import DEFAULT_BUILD_DIR
+from exokg.server.settings import Settings
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
-    app.config.from_mapping(EXOKG_DATA=os.environ.get("EXOKG_DATA", str(DEFAULT_BUILD_DIR)))
+    settings = Settings.load(test_config)
+    app.config.from_mapping(
+        EXOKG_SETTINGS=settings,
+        EXOKG_DATA=str(settings.data),
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,  # larger bodies: 413
+        MAX_FORM_MEMORY_SIZE=settings.max_request_bytes,
+    )
     if test_config:
-        app.config.from_mapping(test_config)
+        app.config.from_mapping({k: v for k, v in test_config.items() if not k.startswith("EXOKG_")})
 
-    from exokg.server import sparql, store
+    from exokg.server import dataset, http, operations, sparql, store
 
     store.init_app(app)  # fails fast on a missing or corrupt dataset
+    http.init_app(app)
     app.register_blueprint(sparql.blueprint)
+    app.register_blueprint(dataset.blueprint)
+    app.register_blueprint(operations.blueprint)
     return app

@@ -1,79 +1,235 @@
-"""SPARQL 1.1 Protocol, query operation: GET and POST (urlencoded or application/sparql-query).
+"""SPARQL 1.1 Protocol at /sparql: the query operation, the update operation (operator only) and,
+for GET without a query, the service description. See https://www.w3.org/TR/sparql11-protocol/.
 
-See https://www.w3.org/TR/sparql11-protocol/. Client mistakes are 4xx with a message; the dataset is
-read-only.
+This blueprint speaks HTTP only: it reads the operation from the request (refusing malformed requests
+with the status the protocol asks for), answers repeated GETs from their validators, and hands the
+query to a query process (:mod:`exokg.server.workers`), which parses, checks, evaluates and
+serializes it within the server's limits.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
-from pyparsing import ParseException
-from rdflib.plugins.sparql import prepareQuery
+import hashlib
+import hmac
+import threading
+from dataclasses import dataclass, field
+from email.utils import formatdate
 
-from exokg.server.sparql_results import GRAPH_FORMATS, SELECT_FORMATS, serialize_result
+from flask import Blueprint, Response, current_app, g, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from exokg.server import conneg
+from exokg.server.engine import Answer, ClientError, Job, run_update
+from exokg.server.executor import PoolBusy, QueryBug, QueryProcessDied, QueryTimeout
+from exokg.server.http import log, text_error
+from exokg.server.safety import Refused
+from exokg.server.service_description import describe, summary
+from exokg.server.settings import Settings
+from exokg.server.sparql_results import serialize_graph
 from exokg.server.store import current_store
+from exokg.server.workers import current_pool
 
 blueprint = Blueprint("sparql", __name__)
-SELECT_MEDIA = {f.media_type: f.name for f in SELECT_FORMATS}
-FORMAT_ALIASES = {f.name: f.media_type for f in SELECT_FORMATS} | {
-    "turtle": "text/turtle",
-    "nt": "application/n-triples",
-    "ntriples": "application/n-triples",
-    "jsonld": "application/ld+json",
-    "rdfxml": "application/rdf+xml",
-}
+_update_lock = threading.Lock()
+
+FORM = "application/x-www-form-urlencoded"
+QUERY_BODY = "application/sparql-query"
+UPDATE_BODY = "application/sparql-update"
+CORS_HEADERS = "Content-Type, Accept, Authorization, If-None-Match, If-Modified-Since"
 
 
-def _error(status: int, message: str) -> Response:
-    return Response(message + "\n", status=status, mimetype="text/plain")
+@dataclass
+class Operation:
+    kind: str | None  # "query", "update", or None (GET without either: the service description)
+    text: str = ""
+    params: MultiDict = field(default_factory=MultiDict)  # every other protocol parameter
 
 
-def _query_text() -> tuple[str | None, Response | None]:
-    if request.method == "GET":
-        queries = request.args.getlist("query")
+def _settings() -> Settings:
+    return current_app.config["EXOKG_SETTINGS"]
+
+
+def _decode(body: bytes, what: str) -> str:
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise ClientError(415, f"{what} must be encoded as UTF-8, not {charset}")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ClientError(400, f"{what} is not valid UTF-8: {exc}") from exc
+
+
+def _one(values: list[str], name: str) -> str | None:
+    if len(values) > 1:
+        raise ClientError(400, f"{len(values)} '{name}' parameters: send exactly one {name} per request")
+    return values[0] if values else None
+
+
+def read_operation() -> Operation:
+    """The SPARQL operation a request carries, by the rules of SPARQL 1.1 Protocol sections 2.1 and 2.2."""
+    settings = _settings()
+    if len(request.query_string) > settings.max_request_bytes:
+        raise ClientError(414, f"the URL's query string is longer than {settings.max_request_bytes} bytes; POST the query instead")
+    if request.method in ("GET", "HEAD"):
+        params = request.args
+        if "update" in params:
+            raise ClientError(400, "an update must be sent with POST (SPARQL 1.1 Protocol 2.2)")
+        query = _one(params.getlist("query"), "query")
+        return Operation("query" if query is not None else None, query or "", params)
+    mimetype = request.mimetype
+    if mimetype == FORM:
+        params = MultiDict(request.args)
+        params.update(request.form)  # the form's values are appended, so a query given twice is seen twice
+        queries, updates = params.getlist("query"), params.getlist("update")
+    elif mimetype in (QUERY_BODY, UPDATE_BODY):
+        params = request.args
+        if "query" in params or "update" in params:
+            raise ClientError(400, f"a {mimetype} request carries its operation in the body, and this one has another in the URL")
+        body = _decode(request.get_data(cache=False), "the request body")
+        queries, updates = ([body], []) if mimetype == QUERY_BODY else ([], [body])
+    elif not mimetype:
+        raise ClientError(415, f"a POST needs a Content-Type: {QUERY_BODY}, {UPDATE_BODY} or {FORM}")
     else:
-        mimetype = request.mimetype
-        if mimetype == "application/sparql-query":
-            queries = [request.get_data(as_text=True)]
-        elif mimetype == "application/x-www-form-urlencoded":
-            queries = request.form.getlist("query")
-        else:
-            return None, _error(415, f"unsupported content type {mimetype or '(none)'}: use application/sparql-query or application/x-www-form-urlencoded")
-    if len(queries) != 1:
-        return None, _error(400, "give exactly one 'query' parameter" if queries else "missing 'query' parameter")
-    return queries[0], None
+        raise ClientError(415, f"unsupported Content-Type {mimetype}: use {QUERY_BODY}, {UPDATE_BODY} or {FORM}")
+    if queries and updates:
+        raise ClientError(400, "a request carries either a query or an update, not both")
+    if updates:
+        return Operation("update", _one(updates, "update"), params)
+    query = _one(queries, "query")
+    if query is None:
+        raise ClientError(400, "missing 'query' (or 'update') parameter")
+    return Operation("query", query, params)
 
 
-def _negotiate(offered: list[str]) -> str | None:
-    forced = request.args.get("format") or request.form.get("format")
-    if forced:
-        media = FORMAT_ALIASES.get(forced, forced)
-        return media if media in offered else None
-    if not request.accept_mimetypes:
-        return offered[0]
-    return request.accept_mimetypes.best_match(offered)
+def _etag(version: str, job: Job) -> str:
+    key = "\x1f".join([version, job.query, *job.default_graphs, "\x1e", *job.named_graphs, "\x1e",
+                       job.accept, *job.formats, job.base or ""])
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def _not_modified(etag: str, modified: float) -> bool:
+    if request.method not in ("GET", "HEAD"):
+        return False
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(etag) or request.if_none_match.contains_weak(etag + "-gzip")
+    since = request.if_modified_since
+    return since is not None and int(modified) <= since.timestamp()
+
+
+def _validators(response: Response, etag: str, modified: float) -> Response:
+    response.set_etag(etag)
+    response.headers["Last-Modified"] = formatdate(modified, usegmt=True)
+    response.headers["Cache-Control"] = "public, no-cache"  # may be stored, but revalidated each time
+    response.vary.update(("Accept", "Accept-Encoding"))
+    return response
+
+
+def _run_query(operation: Operation) -> Response:
+    settings, store = _settings(), current_store()
+    job = Job(
+        query=operation.text,
+        default_graphs=tuple(operation.params.getlist("default-graph-uri")),
+        named_graphs=tuple(operation.params.getlist("named-graph-uri")),
+        accept=request.headers.get("Accept", ""),
+        formats=tuple(operation.params.getlist("format")),
+        base=request.base_url,
+    )
+    etag = _etag(store.version, job)
+    g.exokg_log = {"query_sha": hashlib.sha256(job.query.encode("utf-8")).hexdigest()[:12]}
+    if _not_modified(etag, store.modified):
+        return _validators(Response(status=304), etag, store.modified)
+    try:
+        answer: Answer = current_pool().run(job, settings.query_timeout)
+    except QueryTimeout:
+        g.exokg_log["timeout"] = True
+        return text_error(503, f"the query ran longer than {settings.query_timeout:g} s, this endpoint's limit, and was "
+                               "stopped; make it more selective, or ask for less")
+    except PoolBusy:
+        return text_error(503, "every query process stayed busy; try again shortly", {"Retry-After": "1"})
+    except QueryProcessDied:
+        log.error("a query process died while answering query %s", g.exokg_log["query_sha"])
+        return text_error(503, "the query process ended without answering (it may have run out of memory); try a smaller query")
+    except QueryBug as bug:
+        log.error("query %s failed in its query process:\n%s", g.exokg_log["query_sha"], bug.details)
+        return text_error(500, "internal server error: the query failed in a way this endpoint did not expect; this is a bug and it was logged")
+    g.exokg_log.update(form=answer.form, rows=answer.rows, query_ms=round(answer.seconds * 1000, 2))
+    response = Response(answer.body, status=answer.status, mimetype=answer.media_type)
+    if answer.status == 200:
+        _validators(response, etag, store.modified)
+    elif answer.status == 406:
+        response.vary.add("Accept")
+    return response
+
+
+def _authorized(settings: Settings) -> bool:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), settings.update_token.encode())
+
+
+def _run_update(operation: Operation) -> Response:
+    settings, store = _settings(), current_store()
+    if not settings.updates_enabled:
+        raise ClientError(403, "this endpoint is read-only: SPARQL Update is refused (its operator may enable it with a token)")
+    if not _authorized(settings):
+        return text_error(401, "SPARQL Update needs the operator's token: Authorization: Bearer <token>",
+                          {"WWW-Authenticate": 'Bearer realm="exokg"'})
+    with _update_lock:
+        count = run_update(store, settings, operation.text,
+                           tuple(operation.params.getlist("using-graph-uri")),
+                           tuple(operation.params.getlist("using-named-graph-uri")),
+                           base=request.base_url)
+        store.changed()
+        current_pool().refresh()  # later queries see the change
+    g.exokg_log = {"form": "UPDATE", "operations": count}
+    return text_error(200, f"update applied: {count} operation(s)")
+
+
+def _service_description() -> Response:
+    settings, store = _settings(), current_store()
+    endpoint = request.base_url
+    void_url = url_for("dataset.void", _external=True)
+    kinds = (conneg.GRAPH, conneg.PAGE)
+    try:
+        fmt = conneg.negotiate(kinds, request.accept_mimetypes, request.args.getlist("format"))
+    except conneg.UnknownFormat as exc:
+        raise ClientError(400, str(exc)) from exc
+    if fmt is None:
+        offered = ", ".join(f.media_type for f in conneg.formats_for(*kinds))
+        raise ClientError(406, f"no acceptable format for the service description; offered: {offered}")
+    if fmt.name == "html":
+        alternates = [f for f in conneg.formats_for(conneg.GRAPH) if f.name in ("turtle", "jsonld")]
+        body = render_template("service.html", endpoint=endpoint, void_url=void_url, alternates=alternates,
+                               **summary(store, settings))
+    else:
+        body = serialize_graph(describe(store, settings, endpoint, void_url), fmt)
+    response = Response(body, mimetype=fmt.media_type)
+    response.vary.add("Accept")
+    return response
 
 
 @blueprint.route("/sparql", methods=["GET", "POST"])
-def sparql() -> Response:
-    text, problem = _query_text()
-    if problem:
-        return problem
+def endpoint() -> Response:
     try:
-        prepareQuery(text)
-    except ParseException as exc:
-        return _error(400, f"malformed query: {exc.msg} at line {exc.lineno}, column {exc.column}")
-    except Exception as exc:  # rdflib's algebra translation raises plain exceptions for bad queries
-        return _error(400, f"malformed query: {exc}")
-    result = current_store().query(text)
-    if result.type in ("SELECT", "ASK"):
-        offered = [f.media_type for f in SELECT_FORMATS]
-        media = _negotiate(offered)
-        if media is None:
-            return _error(406, f"no acceptable result format; available: {', '.join(offered)}")
-        return Response(serialize_result(result, SELECT_MEDIA[media]), mimetype=media)
-    offered = list(GRAPH_FORMATS)
-    media = _negotiate(offered)
-    if media is None:
-        return _error(406, f"no acceptable graph format; available: {', '.join(offered)}")
-    return Response(result.graph.serialize(format=GRAPH_FORMATS[media], encoding="utf-8"), mimetype=media)
+        operation = read_operation()
+        if operation.kind is None:
+            return _service_description()
+        if operation.kind == "update":
+            return _run_update(operation)
+        return _run_query(operation)
+    except (ClientError, Refused) as exc:
+        return text_error(exc.status, exc.message)
+
+
+@blueprint.after_request
+def cors(response: Response) -> Response:
+    """Let pages on other origins (YASGUI, notebooks) query us; preflights are answered by Flask's OPTIONS."""
+    response.headers["Access-Control-Allow-Origin"] = _settings().cors_origin
+    response.headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified, Content-Length, Retry-After"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+        response.headers["Access-Control-Max-Age"] = "86400"
+    if _settings().cors_origin != "*":
+        response.vary.add("Origin")
+    return response

@@ -1,39 +1,25 @@
-"""SPARQL result formats: one registry of media type → serializer, used by the routes, the CLI and the tests.
+"""Serializers for every format of :mod:`exokg.server.conneg`, used by the routes, the CLI and the tests.
 
-RDFLib has JSON, XML and CSV result serializers but no TSV one; ours follows the SPARQL 1.1 Query
-Results CSV and TSV Formats (terms written in Turtle/N-Triples syntax, tab-separated).
+RDFLib writes SPARQL Results JSON and XML, CSV for SELECT, and the RDF syntaxes. It has no TSV results
+serializer and no CSV/TSV for ASK, which are written here: TSV after the SPARQL 1.1 Query Results CSV
+and TSV Formats (https://www.w3.org/TR/sparql11-results-csv-tsv/), terms in Turtle/N-Triples syntax;
+ASK in CSV/TSV as one variable ``_askResult`` bound to true/false, the convention Apache Jena uses
+because that recommendation defines no boolean form.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 
-from rdflib import BNode, Literal, URIRef
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import XSD, NamespaceManager
 from rdflib.query import Result
 
+from exokg.server.conneg import BOOLEAN, GRAPH, SOLUTIONS, TABLE, Format
 
-@dataclass(frozen=True)
-class ResultFormat:
-    name: str  # the short name used by ?format= and the CLI
-    media_type: str
-    rdflib_format: str | None  # None: serialized here
-
-
-SELECT_FORMATS = (
-    ResultFormat("json", "application/sparql-results+json", "json"),
-    ResultFormat("xml", "application/sparql-results+xml", "xml"),
-    ResultFormat("csv", "text/csv", "csv"),
-    ResultFormat("tsv", "text/tab-separated-values", None),
-)
-GRAPH_FORMATS = {  # media type → rdflib serializer, for CONSTRUCT and DESCRIBE
-    "text/turtle": "turtle",
-    "application/n-triples": "nt",
-    "application/ld+json": "json-ld",
-    "application/rdf+xml": "xml",
-}
-BY_NAME = {f.name: f for f in SELECT_FORMATS}
+BY_NAME = {f.name: f for f in TABLE}
+SELECT_FORMATS = tuple(f for f in TABLE if f.answers(SOLUTIONS))
+GRAPH_FORMATS = {f.media_type: f.rdflib for f in TABLE if f.answers(GRAPH)}  # media type → rdflib serializer
 
 
 def _tsv_term(term) -> str:
@@ -44,11 +30,11 @@ def _tsv_term(term) -> str:
     if isinstance(term, BNode):
         return f"_:{term}"
     if isinstance(term, Literal):
-        if term.datatype in (XSD.integer, XSD.decimal, XSD.double, XSD.boolean) and term.lang is None:
+        if term.datatype in (XSD.integer, XSD.decimal, XSD.double, XSD.boolean) and term.language is None:
             return str(term)
         escaped = str(term).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-        if term.lang:
-            return f'"{escaped}"@{term.lang}'
+        if term.language:
+            return f'"{escaped}"@{term.language}'
         if term.datatype and term.datatype != XSD.string:
             return f'"{escaped}"^^<{term.datatype}>'
         return f'"{escaped}"'
@@ -58,15 +44,33 @@ def _tsv_term(term) -> str:
 def serialize_result(result: Result, name: str) -> bytes:
     """Serialize a SELECT or ASK result in the format called ``name`` (json, xml, csv, tsv)."""
     fmt = BY_NAME[name]
-    if fmt.rdflib_format:
+    kind = BOOLEAN if result.type == "ASK" else SOLUTIONS
+    if not fmt.answers(kind):
+        raise ValueError(f"{fmt.name} cannot carry {kind}")
+    if result.type == "ASK" and fmt.name in ("csv", "tsv"):
+        answer = "true" if result.askAnswer else "false"
+        return (f"_askResult\r\n{answer}\r\n" if fmt.name == "csv" else f"?_askResult\n{answer}\n").encode("utf-8")
+    if fmt.rdflib:
         buffer = io.BytesIO()
-        result.serialize(buffer, format=fmt.rdflib_format, encoding="utf-8")
+        result.serialize(buffer, format=fmt.rdflib, encoding="utf-8")
         return buffer.getvalue()
-    if result.type == "ASK":
-        return f"?_askResult\n{'true' if result.askAnswer else 'false'}\n".encode("utf-8")
     lines = ["\t".join(f"?{v}" for v in result.vars)]
     lines += ["\t".join(_tsv_term(row[v]) for v in result.vars) for row in result]
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def serialize_graph(graph: Graph, fmt: Format) -> bytes:
+    """Serialize an RDF graph (a CONSTRUCT or DESCRIBE answer, the service description) as ``fmt``."""
+    if not fmt.answers(GRAPH):
+        raise ValueError(f"{fmt.name} cannot carry an RDF graph")
+    if fmt.name in ("trig", "nquads"):  # quad formats: the graph becomes a dataset's default graph
+        dataset = Dataset()
+        for prefix, namespace in graph.namespaces():
+            dataset.bind(prefix, namespace, override=True)
+        for triple in graph:
+            dataset.add(triple)
+        return dataset.serialize(format=fmt.rdflib, encoding="utf-8")
+    return graph.serialize(format=fmt.rdflib, encoding="utf-8")
 
 
 def compact(term, namespaces: NamespaceManager) -> str:

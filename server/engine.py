@@ -1,0 +1,276 @@
+"""One SPARQL query or update, from its text to the bytes of the answer, with the server's limits.
+
+Queries run here inside a query process (:mod:`exokg.server.executor`); the request thread only
+speaks HTTP. Each step that can fail because of the request answers a 4xx with a message saying
+where and why; anything else is a bug, answered 500 by the caller and logged with its traceback.
+Specs: https://www.w3.org/TR/sparql11-query/, https://www.w3.org/TR/sparql11-update/,
+https://www.w3.org/TR/sparql11-protocol/.
+"""
+
+from __future__ import annotations
+
+import http.client
+import time
+import urllib.error
+from dataclasses import dataclass
+from itertools import islice
+
+from pyparsing import ParseException
+from rdflib import URIRef
+from rdflib.plugins.sparql import update as rdflib_update
+from rdflib.plugins.sparql.algebra import translateQuery, translateUpdate
+from rdflib.plugins.sparql.evaluate import evalPart
+from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+from rdflib.plugins.sparql.processor import SPARQLResult
+from rdflib.plugins.sparql.sparql import QueryContext, SPARQLError
+
+from exokg.config import PREFIXES
+from exokg.server import conneg
+from exokg.server.safety import Refused, check_dataset, check_query, check_update
+from exokg.server.settings import Settings
+from exokg.server.sparql_results import serialize_graph, serialize_result
+from exokg.server.store import DatasetView, GraphStore, rdflib_internals
+
+FORMS = {  # algebra name → (query form, kind of answer)
+    "SelectQuery": ("SELECT", conneg.SOLUTIONS),
+    "AskQuery": ("ASK", conneg.BOOLEAN),
+    "ConstructQuery": ("CONSTRUCT", conneg.GRAPH),
+    "DescribeQuery": ("DESCRIBE", conneg.GRAPH),
+}
+
+
+class ClientError(Exception):
+    """The request cannot be answered as asked; ``status`` and ``message`` go back to the client."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a query process needs to answer one query request."""
+
+    query: str
+    default_graphs: tuple[str, ...] = ()  # protocol default-graph-uri values
+    named_graphs: tuple[str, ...] = ()  # protocol named-graph-uri values
+    accept: str = ""  # the Accept header
+    formats: tuple[str, ...] = ()  # the format parameters
+    base: str | None = None  # base IRI for relative IRIs: the endpoint's URL
+
+
+@dataclass
+class Answer:
+    status: int
+    media_type: str
+    body: bytes
+    form: str | None = None  # SELECT, ASK, CONSTRUCT, DESCRIBE (None when the query was not understood)
+    rows: int | None = None  # solutions or triples in the answer
+    seconds: float = 0.0  # time spent parsing, evaluating and serializing
+
+    @classmethod
+    def error(cls, status: int, message: str, **extra) -> "Answer":
+        return cls(status, "text/plain", (message.rstrip("\n") + "\n").encode("utf-8"), **extra)
+
+
+def syntax_error(kind: str, text: str, exc: ParseException) -> ClientError:
+    """A 400 saying what the parser expected, at which line and column, with the line and a caret."""
+    lines = text.splitlines() or [""]
+    line = lines[exc.lineno - 1] if 0 < exc.lineno <= len(lines) else ""
+    pointer = " " * (exc.col - 1) + "^"
+    return ClientError(400, f"malformed {kind}: {exc.msg} at line {exc.lineno}, column {exc.col}\n{line}\n{pointer}")
+
+
+def _translate(kind: str, text: str, parse, translate, base: str | None, prefixes: dict | None):
+    try:
+        parsed = parse(text)
+    except ParseException as exc:
+        raise syntax_error(kind, text, exc) from exc
+    except ValueError as exc:  # the parser's check of \u escapes
+        raise ClientError(400, f"malformed {kind}: {exc}") from exc
+    try:
+        with rdflib_internals():
+            return translate(parsed, base=base, initNs=prefixes)
+    except ValueError as exc:
+        raise ClientError(400, f"malformed {kind}: {exc}") from exc
+    except Exception as exc:
+        # RDFLib reports an undeclared prefix with a plain Exception; anything else here is a bug.
+        if str(exc).startswith("Unknown namespace prefix"):
+            raise ClientError(400, f"malformed {kind}: {exc} (declare it with PREFIX)") from exc
+        raise
+
+
+def parse_query(text: str, base: str | None = None):
+    """The translated query, or a 400 ClientError pointing at the syntax error.
+
+    The project's prefixes (exo:, obo:, rdfs: ...) are predeclared; the query's own PREFIX win.
+    """
+    return _translate("query", text, parseQuery, translateQuery, base, PREFIXES)
+
+
+def parse_update(text: str, base: str | None = None):
+    """The translated update request, or a 400 ClientError pointing at the syntax error.
+
+    No prefixes are predeclared: RDFLib binds them again before each operation, which would undo a
+    request's own PREFIX for the same namespace (dc: and dcterms:, say) in its later operations.
+    """
+    return _translate("update", text, parseUpdate, translateUpdate, base, None)
+
+
+def choose_dataset(store: GraphStore, query, job: Job) -> DatasetView:
+    """The request's RDF dataset: the protocol's, else the query's FROM / FROM NAMED, else everything.
+
+    A dataset given in the protocol replaces the query's (SPARQL 1.1 Protocol 2.1.4). When only named
+    graphs are given the default graph is empty, and the other way round (SPARQL 1.1 Query 13.2).
+    """
+    graphs = store.graph_names()
+    if job.default_graphs or job.named_graphs:
+        check_dataset(job.default_graphs, graphs, "default-graph-uri")
+        check_dataset(job.named_graphs, graphs, "named-graph-uri")
+        default, named = job.default_graphs, job.named_graphs
+    elif query.algebra.datasetClause:
+        clauses = query.algebra.datasetClause
+        default = [c["default"] for c in clauses if "default" in c]
+        named = [c["named"] for c in clauses if "named" in c]
+        check_dataset(default, graphs, "FROM")
+        check_dataset(named, graphs, "FROM NAMED")
+    else:
+        return DatasetView(store.dataset.store)
+    return DatasetView(store.dataset.store, [URIRef(i) for i in default], [URIRef(i) for i in named])
+
+
+def _evaluate(store: GraphStore, settings: Settings, query, job: Job) -> tuple[SPARQLResult, int]:
+    view = choose_dataset(store, query, job)
+    ctx = QueryContext(view, initBindings={})
+    ctx.graph = view.default_graph  # RDFLib would otherwise take the union of the store
+    ctx.prologue = query.prologue
+    with rdflib_internals():
+        res = dict(evalPart(ctx, query.algebra))
+        if res["type_"] == "SELECT":
+            rows = list(islice(res["bindings"], settings.max_rows + 1))
+            res["bindings"] = rows
+            count = len(rows)
+        elif res["type_"] == "ASK":
+            count = 1
+        else:
+            count = len(res["graph"])
+    if count > settings.max_rows:
+        what = "solutions" if res["type_"] == "SELECT" else "triples"
+        raise ClientError(403, f"the answer has more than {settings.max_rows} {what}, this endpoint's limit; "
+                               "ask for fewer, or page through them with ORDER BY, LIMIT and OFFSET")
+    return SPARQLResult(res), count
+
+
+def answer_query(store: GraphStore, settings: Settings, job: Job) -> Answer:
+    """Answer one query request; client mistakes become 4xx answers, bugs propagate."""
+    started = time.perf_counter()
+    form = None
+    try:
+        query = parse_query(job.query, job.base)
+        form, kind = FORMS[query.algebra.name]
+        check_query(query.algebra, settings.service_allowlist)
+        try:
+            fmt = conneg.negotiate(kind, job.accept, job.formats)
+        except conneg.UnknownFormat as exc:
+            raise ClientError(400, str(exc)) from exc
+        if fmt is None:
+            offered = ", ".join(f.media_type for f in conneg.formats_for(kind))
+            raise ClientError(406, f"no acceptable format for {form} results; this endpoint offers: {offered}")
+        try:
+            result, count = _evaluate(store, settings, query, job)
+        except SPARQLError as exc:
+            raise ClientError(400, f"query evaluation failed: {exc}") from exc
+        except (urllib.error.URLError, http.client.HTTPException, ConnectionError) as exc:
+            # only an allow-listed SERVICE can reach the network; its failure is not ours
+            raise ClientError(502, f"a SERVICE call failed: {exc}") from exc
+        except RecursionError as exc:
+            raise ClientError(400, "the query is nested too deeply to evaluate") from exc
+        with rdflib_internals():
+            body = serialize_graph(result.graph, fmt) if kind == conneg.GRAPH else serialize_result(result, fmt.name)
+        if len(body) > settings.max_response_bytes:
+            raise ClientError(403, f"the answer takes {len(body)} bytes, more than this endpoint's limit of "
+                                   f"{settings.max_response_bytes}; ask for less, or page with LIMIT and OFFSET")
+    except Refused as exc:
+        return Answer.error(exc.status, exc.message, form=form, seconds=time.perf_counter() - started)
+    except ClientError as exc:
+        return Answer.error(exc.status, exc.message, form=form, seconds=time.perf_counter() - started)
+    except MemoryError:
+        return Answer.error(503, "the query needs more memory than this endpoint allows one query",
+                            form=form, seconds=time.perf_counter() - started)
+    return Answer(200, fmt.media_type, body, form=form, rows=count, seconds=time.perf_counter() - started)
+
+
+# --- updates (only when the operator enabled them) --------------------------------------------------
+
+def _modify(dataset, operation, default, named) -> None:
+    """DELETE/INSERT ... WHERE with its WHERE evaluated over the USING dataset, never fetched.
+
+    RDFLib's own evaluation would load each USING IRI from the web; here the USING graphs are read
+    from the store (a graph it does not hold is empty). Templates go to the WITH graph or the default.
+    """
+    using = dict.get(operation, "using") or []
+    default = list(default) + [c["default"] for c in using if "default" in c]
+    named = list(named) + [c["named"] for c in using if "named" in c]
+    with_graph = dict.get(operation, "withClause")
+    if default or named:
+        view = DatasetView(dataset.store, default, named)
+    elif with_graph is not None:
+        view = DatasetView(dataset.store, [with_graph], None)
+    else:
+        view = DatasetView(dataset.store)
+    ctx = QueryContext(view, initBindings={})
+    ctx.graph = view.default_graph
+    ctx.prologue = operation.prologue
+    solutions = list(evalPart(ctx, operation.where))
+    target = dataset.graph(with_graph) if with_graph is not None else dataset.default_graph
+    for solution in solutions:
+        for part, apply in (("delete", "__isub__"), ("insert", "__iadd__")):
+            template = dict.get(operation, part)
+            if not template:
+                continue
+            getattr(target, apply)(rdflib_update._fillTemplate(template.triples, solution))
+            for graph, quads in template.quads.items():
+                getattr(dataset.graph(solution.get(graph)), apply)(rdflib_update._fillTemplate(quads, solution))
+
+
+_OPERATIONS = {
+    "Clear": rdflib_update.evalClear,
+    "Drop": rdflib_update.evalDrop,
+    "Add": rdflib_update.evalAdd,
+    "Move": rdflib_update.evalMove,
+    "Copy": rdflib_update.evalCopy,
+    "InsertData": rdflib_update.evalInsertData,
+    "DeleteData": rdflib_update.evalDeleteData,
+    "DeleteWhere": rdflib_update.evalDeleteWhere,
+}
+
+
+def run_update(store: GraphStore, settings: Settings, text: str, using: tuple[str, ...] = (),
+               using_named: tuple[str, ...] = (), base: str | None = None) -> int:
+    """Apply an update request to the store, operation by operation; returns how many ran.
+
+    ``using`` / ``using_named`` are the protocol's using-graph-uri / using-named-graph-uri; a request
+    that also has USING, USING NAMED or WITH is refused (SPARQL 1.1 Protocol 2.2.3).
+    """
+    update = parse_update(text, base)
+    check_update(update, settings.service_allowlist)
+    if using or using_named:
+        for operation in update.algebra:
+            if dict.get(operation, "using") or dict.get(operation, "withClause") is not None:
+                raise ClientError(400, "the dataset is given twice: by using-graph-uri/using-named-graph-uri "
+                                       "and by USING/USING NAMED/WITH in the update; give it once")
+    dataset = store.dataset
+    with rdflib_internals():
+        for operation in update.algebra:
+            ctx = QueryContext(dataset, initBindings={})
+            ctx.prologue = operation.prologue
+            if operation.name == "Modify":
+                _modify(dataset, operation, [URIRef(u) for u in using], [URIRef(u) for u in using_named])
+            elif operation.name == "Create":
+                # RDFLib has no CREATE; graphs exist once they hold a triple, so it only checks.
+                if len(dataset.graph(operation.graphiri)) and not dict.get(operation, "silent"):
+                    raise ClientError(400, f"CREATE GRAPH <{operation.graphiri}>: the graph already exists")
+            else:
+                _OPERATIONS[operation.name](ctx, operation)
+    return len(update.algebra)

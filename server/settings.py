@@ -1,0 +1,84 @@
+"""The endpoint's settings: one typed table read from ``EXOKG_*`` environment variables or a mapping.
+
+Every setting is validated when the app is created, so a typo in an operator's configuration stops the
+server at start-up with a message instead of surfacing as odd behaviour under load.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from exokg.config import DEFAULT_BUILD_DIR
+
+
+class SettingsError(ValueError):
+    """An operator setting is missing, malformed or out of range."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data: Path = DEFAULT_BUILD_DIR  # EXOKG_DATA: the build directory (exokg.trig, void.ttl)
+    query_timeout: float = 10.0  # EXOKG_QUERY_TIMEOUT: seconds before a query's process is killed (503)
+    max_rows: int = 100_000  # EXOKG_MAX_ROWS: solutions (or triples) one answer may hold
+    max_response_bytes: int = 64 * 2**20  # EXOKG_MAX_RESPONSE_BYTES: size of one serialized answer
+    max_request_bytes: int = 2**20  # EXOKG_MAX_REQUEST_BYTES: request body, and query string of a GET
+    query_memory_mb: int = 1024  # EXOKG_QUERY_MEMORY_MB: address space a query process may add
+    query_processes: int = 2  # EXOKG_QUERY_PROCESSES: query processes per server process
+    service_allowlist: tuple[str, ...] = ()  # EXOKG_SERVICE_ALLOWLIST: endpoints SERVICE may call (space-separated)
+    update_token: str | None = None  # EXOKG_UPDATE_TOKEN: enables SPARQL Update for this bearer token
+    cors_origin: str = "*"  # EXOKG_CORS_ORIGIN: Access-Control-Allow-Origin of the query routes
+
+    @classmethod
+    def load(cls, overrides: dict | None = None, environ: dict | None = None) -> "Settings":
+        """Settings from ``EXOKG_<NAME>`` variables, then ``overrides`` (keys ``EXOKG_<NAME>`` too)."""
+        environ = os.environ if environ is None else environ
+        raw: dict[str, object] = {}
+        for f in fields(cls):
+            key = f"EXOKG_{f.name.upper()}"
+            if key in environ:
+                raw[f.name] = environ[key]
+            if overrides and key in overrides:
+                raw[f.name] = overrides[key]
+        return cls(**{name: _convert(name, value) for name, value in raw.items()}).validated()
+
+    def validated(self) -> "Settings":
+        problems = []
+        if self.query_timeout <= 0:
+            problems.append("EXOKG_QUERY_TIMEOUT must be positive")
+        for name in ("max_rows", "max_response_bytes", "max_request_bytes", "query_memory_mb", "query_processes"):
+            if getattr(self, name) < 1:
+                problems.append(f"EXOKG_{name.upper()} must be at least 1")
+        for endpoint in self.service_allowlist:
+            parts = urlsplit(endpoint)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                problems.append(f"EXOKG_SERVICE_ALLOWLIST: {endpoint!r} is not an http(s) endpoint URL")
+        if self.update_token is not None and len(self.update_token) < 16:
+            problems.append("EXOKG_UPDATE_TOKEN must be at least 16 characters (it guards writes)")
+        if problems:
+            raise SettingsError("; ".join(problems))
+        return self
+
+    @property
+    def updates_enabled(self) -> bool:
+        return self.update_token is not None
+
+
+def _convert(name: str, value: object):
+    target = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if name == "data":
+            return Path(value)
+        if name == "service_allowlist":
+            return tuple(value.split()) if isinstance(value, str) else tuple(value)
+        if name == "update_token":
+            return str(value) if value not in (None, "") else None
+        if target == "float":
+            return float(value)
+        if target == "int":
+            return int(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"EXOKG_{name.upper()}: {value!r} is not a valid {target}") from exc
