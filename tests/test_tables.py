@@ -163,8 +163,26 @@ def test_contradicting_reference_numbers_are_both_kept(union, finding, text_refe
     ("ANG-005", "receiving_population", "https://w3id.org/exokg/population/hbmecs"),
     ("INV-006", "cargo_entities", "https://w3id.org/exokg/molecule/circ-0001445"),
     ("CHEMO-004", "effects", "https://w3id.org/exokg/process/TMZ-sensitivity"),
+    ("CHEMO-012", "receiving_population", "https://w3id.org/exokg/population/tmz-resistant-gbm-cells"),
 ])
 def test_text_readings_that_differ_from_the_table_are_kept(union, finding, field, value):
     rows = select(union, f"""SELECT ?e WHERE {{ <https://w3id.org/exokg/finding/{finding}> exo:hasTextVariant ?v .
         ?v exo:variantField "{field}" ; exo:variantEntity ?e }}""")
     assert (value,) in rows
+
+
+@pytest.mark.parametrize("finding, steps", [
+    # the text lists STAT3 activation and NF-κB repression side by side, both via TERF2IP
+    ("TME-006", [{"TERF2IP"}, {"STAT3 signaling", "NF-κB signaling"}]),
+    # "promoting the expression of c-Myc and cyclin E through downregulation of FBXW7"
+    ("CHEMO-009", [{"miR-25-3p"}, {"FBXW7"}, {"c-Myc", "cyclin E"}]),
+    # five separate effects of linc-CCAT2, not a cascade
+    ("ANG-002", [{"VEGF-A", "TGF-β", "Bcl-2", "Bax", "caspase-3"}]),
+])
+def test_axis_steps_follow_the_text(union, finding, steps):
+    rows = select(union, f"""SELECT ?i ?label WHERE {{ <https://w3id.org/exokg/finding/{finding}> exo:hasAxisStep ?s .
+        ?s exo:stepIndex ?i ; exo:stepEntity/rdfs:label ?label }}""")
+    found: dict[int, set[str]] = {}
+    for index, label in rows:
+        found.setdefault(int(index), set()).add(label)
+    assert [found[i] for i in sorted(found)] == steps
