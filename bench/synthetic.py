@@ -11,6 +11,13 @@ forming ``scale`` islands. The result
 conforms to the shapes exactly when the review does; the same ``scale`` and ``seed`` give the same triples.
 
     python bench/synthetic.py 100 [--seed 7] [--out syn100.nt]   # sorted N-Triples; no --out: stdout
+    python bench/synthetic.py --triples 10000000 --out syn1e7.nt   # streamed, copy by copy
+
+Sized by triple count (``--triples``, :func:`stream_ntriples`), the copies are written one at a time as
+N-Triples, never held together: memory stays that of the review graph whatever the size. Below one copy
+the review's first whole subjects (in sorted order) are written: a fragment, not a conforming graph.
+:func:`finding_rows` writes the same copies of the review's table findings as curated rows (the table TSV
+format), the input of the parse and build steps of bench/scaling.py.
 
 The ontology is not copied: use the review's (``exokg.build.assemble()[0]["ontology"]``) beside it.
 """
@@ -21,8 +28,10 @@ import argparse
 import random
 import re
 import sys
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import TextIO
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDFS, XSD
@@ -97,6 +106,12 @@ class _Copier:
         return value
 
     def copy(self, graph: Graph, triples: list, copy: int) -> None:
+        for triple in self.triples(triples, copy):
+            graph.add(triple)
+
+    def triples(self, triples: list, copy: int) -> Iterator[tuple]:
+        """The triples of copy ``copy`` of the review's ``triples``; each copy's are distinct from the others'."""
+        picks: dict[URIRef, int] = {}  # one draw per vocabulary node and copy, as pick() would give
         for s, p, o in triples:
             subject_parts = _segment(s)
             if copy > 0 and subject_parts and subject_parts[0] in SHARED:
@@ -108,8 +123,10 @@ class _Copier:
                 target = _segment(o)
                 rewire = (target and target[0] not in OWN_PARTS and target[0] not in SHARED
                           and subject_parts and subject_parts[0] in OWN_PARTS)
-                new_o = self.rename(o, self.pick(copy, o) if rewire else copy)
-            graph.add((new_s, p, new_o))
+                if rewire and o not in picks:
+                    picks[o] = self.pick(copy, o)
+                new_o = self.rename(o, picks[o] if rewire else copy)
+            yield new_s, p, new_o
 
 
 def generate(scale: int, seed: int = 7) -> Graph:
@@ -124,12 +141,109 @@ def generate(scale: int, seed: int = 7) -> Graph:
     return graph
 
 
+# --- sized by triple count, streamed -----------------------------------------------------------------
+def _shared_count(review: list) -> int:
+    return sum(1 for s, _, _ in review if (_segment(s) or ("",))[0] in SHARED)
+
+
+def copies_for(triples: int) -> int:
+    """How many copies of the review come closest to ``triples`` triples (at least one)."""
+    review = sorted(review_asserted())
+    per_copy = len(review) - _shared_count(review)
+    return max(1, round((triples - _shared_count(review)) / per_copy))
+
+
+def nt_term(term) -> str:
+    """A term as N-Triples (https://www.w3.org/TR/n-triples/#grammar-production-literal)."""
+    if isinstance(term, Literal):
+        text = str(term).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+        if term.language:
+            return f'"{text}"@{term.language}'
+        return f'"{text}"^^<{term.datatype}>' if term.datatype else f'"{text}"'
+    return f"<{term}>" if isinstance(term, URIRef) else term.n3()
+
+
+def iter_triples(triples: int, seed: int = 7) -> Iterator[tuple]:
+    """About ``triples`` triples: the copies of :func:`generate` (``copies_for(triples)`` of them), one at a time."""
+    review = sorted(review_asserted())
+    if triples < len(review):  # a fragment of the review: its first whole subjects
+        subject = None
+        for count, triple in enumerate(review):
+            if count >= triples and triple[0] != subject:
+                return
+            subject = triple[0]
+            yield triple
+        return
+    copies = copies_for(triples)
+    copier = _Copier(copies, seed)
+    for copy in range(copies):
+        yield from copier.triples(review, copy)
+
+
+def stream_ntriples(triples: int, out: TextIO, seed: int = 7, progress=None) -> int:
+    """Write about ``triples`` triples to ``out`` as N-Triples, copy by copy; return how many were written.
+
+    ``progress(written)`` is called every 100,000 triples. The lines are in a fixed order (not sorted).
+    """
+    cache: dict = {}  # the review's own terms, serialized once (renamed ones change with every copy)
+    written = 0
+    for s, p, o in iter_triples(triples, seed):
+        line = []
+        for term in (s, p, o):
+            text = cache.get(term)
+            if text is None:
+                text = nt_term(term)
+                if len(cache) < 200_000:
+                    cache[term] = text
+            line.append(text)
+        out.write(f"{line[0]} {line[1]} {line[2]} .\n")
+        written += 1
+        if progress is not None and written % 100_000 == 0:
+            progress(written)
+    return written
+
+
+def finding_rows(copies: int, out: TextIO) -> int:
+    """The review's table findings as ``copies`` curated copies (copy k renames TME-004 to TME-k004), in the
+    table TSV format, for ``curated.load(extra_finding_files=...)``; copy 0 (the review's own rows) is left out.
+
+    The curated reader's ids have exactly three digits: a caller reading more than one copy widens that
+    rule (bench/scaling.py does). Returns the number of rows written.
+    """
+    from exokg.config import GRAPH_DIR
+    from exokg.graph.curated import FINDING_COLUMNS, TABLE_FILES
+
+    rows = []
+    for name in TABLE_FILES:
+        lines = (GRAPH_DIR / "tables" / name).read_text(encoding="utf-8").splitlines()
+        rows += [line.split("\t") for line in lines[1:] if line.strip()]
+    out.write("\t".join(FINDING_COLUMNS) + "\n")
+    written = 0
+    for copy in range(1, copies + 1):
+        for cells in rows:
+            renamed = [CLAIM_ID.sub(lambda m: _new_id(m, copy), cells[0], count=1)] + cells[1:]
+            out.write("\t".join(renamed) + "\n")
+            written += 1
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("scale", type=int, help="how many times the review's size")
+    parser.add_argument("scale", type=int, nargs="?", help="how many times the review's size")
+    parser.add_argument("--triples", type=float, help="about this many triples instead (1e6…), streamed")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, help="write sorted N-Triples here (default: standard output)")
+    parser.add_argument("--out", type=Path, help="write N-Triples here (default: standard output)")
     args = parser.parse_args(argv)
+    if (args.scale is None) == (args.triples is None):
+        parser.error("give a scale or --triples, not both")
+    if args.triples is not None:
+        target = int(args.triples)
+        show = sys.stderr.isatty()
+        report = (lambda n: print(f"\r{n:,} triples", end="", file=sys.stderr, flush=True)) if show else None
+        with (open(args.out, "w", encoding="utf-8") if args.out else sys.stdout) as out:
+            written = stream_ntriples(target, out, args.seed, report)
+        print(("\n" if show else "") + f"{written} triples (target {target}, seed {args.seed})", file=sys.stderr)
+        return 0
     graph = generate(args.scale, args.seed)
     lines = sorted(graph.serialize(format="nt", encoding="utf-8").decode("utf-8").splitlines())
     data = "\n".join(line for line in lines if line.strip()) + "\n"

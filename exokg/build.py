@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from exokg.ontology.export import owl_xml
 from exokg.ontology.reason import reason, relation_triples
 from exokg.ontology.vocabulary import load_ontology, vocabulary
 from exokg.shapes.validate import check_graphs
+from exokg.server.store import STORE_DIR, write_store
 
 LICENSE = URIRef("https://creativecommons.org/licenses/by/4.0/")
 DUMPS = {  # file name → (rdflib format, what it holds)
@@ -180,8 +182,12 @@ def render(graphs: dict[str, Graph], corpus: curated.Corpus | None = None) -> di
     return files
 
 
-def write_atomically(out: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` into a sibling temp directory, then swap it in for ``out`` in one rename."""
+def write_atomically(out: Path, files: dict[str, bytes],
+                     directories: dict[str, Callable[[Path], None]] | None = None) -> None:
+    """Write ``files`` into a sibling temp directory, then swap it in for ``out`` in one rename.
+
+    ``directories`` maps a subdirectory name to the function that writes it (the Oxigraph store).
+    """
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
@@ -192,10 +198,17 @@ def write_atomically(out: Path, files: dict[str, bytes]) -> None:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+        for name, write in (directories or {}).items():
+            write(staging / name)
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             os.rename(out, retired / out.name)
-            os.rename(staging, out)
+            try:
+                os.rename(staging, out)
+            except BaseException:
+                os.rename(retired / out.name, out)  # the swap failed: put the previous outputs back
+                os.rmdir(retired)
+                raise
             shutil.rmtree(retired, ignore_errors=True)
         else:
             os.rename(staging, out)
@@ -214,7 +227,8 @@ def build(out: Path, graph_dir: Path = GRAPH_DIR, extra_finding_files: tuple[Pat
     progress("serializing dumps")
     files = render(graphs, corpus)
     progress(f"writing {len(files)} files to {out}")
-    write_atomically(out, files)
+    # The Oxigraph store `exokg serve` opens read-only: swapped in with the dumps, never half-written.
+    write_atomically(out, files, {STORE_DIR: lambda path: write_store(path, files["exokg.trig"])})
     return BuildResult(
         out=out,
         triples={name: len(graph) for name, graph in graphs.items()},

@@ -62,10 +62,10 @@ def cmd_query(args: argparse.Namespace) -> int:
     from rdflib.query import Result
 
     from exokg.server.sparql_results import compact, serialize_result
-    from exokg.server.store import DatasetMissing, GraphStore
+    from exokg.server.store import DatasetMissing, open_store
 
     try:
-        store = GraphStore(Path(args.data))
+        store = open_store(Path(args.data))
     except DatasetMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -82,7 +82,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         return 0
     if args.format == "table":
         variables = [str(v) for v in result.vars]
-        rows = [[compact(row[v], store.dataset.namespace_manager) for v in result.vars] for row in result]
+        rows = [[compact(row[v], store.namespace_manager) for v in result.vars] for row in result]
         print(_format_table(variables, rows))
     else:
         sys.stdout.write(serialize_result(result, args.format).decode("utf-8"))
@@ -162,16 +162,43 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from exokg.server.backend import BackendError
     from exokg.server.serve import serve
     from exokg.server.settings import SettingsError
     from exokg.server.store import DatasetMissing
 
     try:
         return serve(args.host, args.port, args.data, workers=args.workers, threads=args.threads,
-                     query_timeout=args.query_timeout)
-    except (DatasetMissing, SettingsError) as exc:
+                     query_timeout=args.query_timeout, backend=args.backend)
+    except (DatasetMissing, SettingsError, BackendError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    """Every graph of the build into a store speaking the Graph Store Protocol; 0 all arrived, 1 not, 2 unusable input."""
+    import os
+
+    from exokg.push import Client, PushError, push
+
+    auth = args.auth or os.environ.get("EXOKG_PUSH_AUTH")
+    user, password = (auth.split(":", 1) + [""])[:2] if auth else (None, None)
+    store = args.graph_store or args.url
+    client = Client((args.url, store), user, password, args.token or os.environ.get("EXOKG_PUSH_TOKEN"))
+    print(f"pushing {args.data} to {store}")
+    try:
+        report = push(Path(args.data), args.url, args.graph_store, args.format, client, verify=not args.no_verify,
+                      log=lambda line: print(f"  {line}", flush=True))
+    except PushError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if "exokg build" in str(exc) else 1
+    total = sum(g.sent for g in report.graphs)
+    if not report.complete:
+        print(f"push incomplete: the store's counts differ from the triples sent ({total} sent)", file=sys.stderr)
+        return 1
+    checked = "" if args.no_verify else ", counts checked on the store's query endpoint"
+    print(f"pushed {len(report.graphs)} graph(s), {total} triples{checked}")
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -222,9 +249,24 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=str(DEFAULT_BUILD_DIR), help="the build directory")
     p.add_argument("--workers", type=int, default=2, help="server processes (each with its own query processes)")
     p.add_argument("--threads", type=int, default=4, help="requests served at once by each server process")
+    p.add_argument("--backend", metavar="URL", default=None,
+                   help="answer from this SPARQL 1.1 query endpoint (loaded with 'exokg push') instead of the build "
+                        "(default: EXOKG_BACKEND)")
     p.add_argument("--query-timeout", type=float, default=None, metavar="SECONDS",
                    help="stop a query after this long (default: EXOKG_QUERY_TIMEOUT or 10)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("push", help="load the build, named graphs included, into a store (SPARQL 1.1 Graph Store Protocol)")
+    p.add_argument("url", help="the store's SPARQL query endpoint (also its graph store unless --graph-store is given)")
+    p.add_argument("--data", default=str(DEFAULT_BUILD_DIR), help="the build directory")
+    p.add_argument("--graph-store", metavar="URL",
+                   help="the store's Graph Store Protocol endpoint (Oxigraph: /store; Virtuoso: /sparql-graph-crud-auth)")
+    p.add_argument("--auth", metavar="USER:PASSWORD",
+                   help="credentials, sent as Basic or Digest when the store asks (default: EXOKG_PUSH_AUTH)")
+    p.add_argument("--token", help="a bearer token sent with every request (default: EXOKG_PUSH_TOKEN)")
+    p.add_argument("--format", default="nt", choices=["nt", "turtle"], help="the RDF syntax of each PUT")
+    p.add_argument("--no-verify", action="store_true", help="do not count the triples on the store afterwards")
+    p.set_defaults(func=cmd_push)
     return top
 
 

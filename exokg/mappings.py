@@ -166,7 +166,7 @@ def identifier_report(corpus: Corpus) -> str:
         "tests/test_mappings.py fails when it is out of date. Every identifier counted here was checked against",
         "the resource's own data, recorded in xrefs.tsv (`checked_in`, `evidence`) and in exokg.sssom.tsv.",
         "",
-        "| kind | total | verified identifier | exact (or subclass) | close/broad only | none |",
+        "| kind | total | verified identifier | exact (or subclass) | close/broad/narrow only | none |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     missing: dict[str, list[tuple[str, str]]] = {}
@@ -183,6 +183,14 @@ def identifier_report(corpus: Corpus) -> str:
         prefix = xref.curie.written.split(":", 1)[0]
         prefixes[prefix] = prefixes.get(prefix, 0) + 1
     lines += [f"| {p} | {n} |" for p, n in sorted(prefixes.items(), key=lambda item: item[0].casefold())]
+    predicates: dict[str, int] = {}
+    for xref in corpus.xrefs:
+        predicates[xref.predicate] = predicates.get(xref.predicate, 0) + 1
+    lines += ["", "## By predicate", "",
+              "A miRNA the review names without its arm maps to the miRBase precursor (skos:closeMatch) and to each",
+              "of its mature products (skos:narrowMatch, not an oboInOwl:hasDbXref): no arm is picked.", "",
+              "| predicate | mappings |", "|---|---:|"]
+    lines += [f"| {p} | {n} |" for p, n in sorted(predicates.items())]
     lines += ["", "## Could not be verified", ""]
     for kind, members in missing.items():
         if not members:

@@ -35,6 +35,10 @@ PREDICATES = {
     "skos:narrowMatch": SKOS.narrowMatch,
     "skos:relatedMatch": SKOS.relatedMatch,
 }
+# oboInOwl:hasDbXref reads as "this entity's own identifier" (example 013 lists a cargo's MIMAT xrefs; OBO
+# tools treat xrefs as near-equivalents). A narrowMatch target is only one part of our entity (hsa-miR-21-5p
+# of the arm-unspecified miR-21), so it stays a skos:narrowMatch only: no arm is picked.
+NOT_DB_XREFS = frozenset({"skos:narrowMatch"})
 
 
 def slug(text: str) -> str:
@@ -146,7 +150,8 @@ class TripleWriter:
             else:
                 subject, graph = self.entity(xref.subject), self.g
             graph.add((subject, PREDICATES[xref.predicate], target))
-            graph.add((subject, OBOINOWL.hasDbXref, Literal(xref.curie.written)))
+            if xref.predicate not in NOT_DB_XREFS:
+                graph.add((subject, OBOINOWL.hasDbXref, Literal(xref.curie.written)))
             if xref.object_label:
                 imports.add((target, RDFS.label, Literal(xref.object_label)))
             imports.add((target, EXO.verifiedIn, Literal(xref.checked_in)))

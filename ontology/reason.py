@@ -37,6 +37,7 @@ from exokg.graph.curated import Corpus, CurationError, Origin, Problem, display_
 RELATIONS_FILE = "relations.tsv"  # under the curated vocabulary/ folder
 RELATION_COLUMNS = ["subject", "predicate", "object", "quote", "note"]
 RELATION_PREDICATES = ("exo:partOf", "exo:resistanceTo")
+OXIGRAPH_ABOVE = 100_000  # triples: above this, reason() runs the rules on Oxigraph (bench/scaling.py)
 JAVA_HINT = "HermiT needs a Java runtime: install one (Debian/Ubuntu: apt-get install default-jre-headless)"
 
 # The domain rule: a molecule at step n of an axis, a pathway at step n+1 ('PTEN > PI3K/Akt signaling').
@@ -65,7 +66,12 @@ def relation_triples(corpus: Corpus, graph_dir: Path = GRAPH_DIR, path: Path | N
     own_review = graph_dir / "source" / "review.txt"
     review = normalize_for_quote((own_review if own_review.is_file() else REVIEW_TEXT).read_text(encoding="utf-8"))
     problems: list[Problem] = []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    data = path.read_bytes()
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:  # name the line, as the curated reader does
+        line = data[: exc.start].count(b"\n") + 1
+        raise CurationError([Problem(Origin(path, line), f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}")]) from None
     if not lines or lines[0].split("\t") != RELATION_COLUMNS:
         raise CurationError([Problem(Origin(path, 1), f"header must be: {' '.join(RELATION_COLUMNS)}")])
     for number, line in enumerate(lines[1:], start=2):
@@ -435,6 +441,146 @@ def materialize(ruleset: RuleSet, data: Graph) -> Closure:
     return Closure(graph, derived, rounds)
 
 
+# --- the same rules on Oxigraph, for graphs too big for rdflib ------------------------------------------
+# The loop of materialize(), with each rule's body matched by Oxigraph (its CONSTRUCT text) instead of
+# rdflib's triple index: the same rounds, the same derived triples, at a fraction of the time and memory.
+# bench/scaling.py measures both; docs/benchmarks.md (## Scaling) has the curves.
+def _oxigraph_term(term):
+    import pyoxigraph as ox
+
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype))) if term.datatype else ox.Literal(str(term))
+
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def rdflib_term(term):
+    """A pyoxigraph term as rdflib's (plain literals without a datatype, as rdflib reads them)."""
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    datatype = term.datatype.value
+    return Literal(term.value) if datatype == _XSD_STRING else Literal(term.value, datatype=URIRef(datatype))
+
+
+def oxigraph_store(*graphs: Graph):
+    """An in-memory pyoxigraph store holding ``graphs`` in its default graph (blank node labels kept)."""
+    import pyoxigraph as ox
+
+    store = ox.Store()
+    store.bulk_extend(ox.Quad(*map(_oxigraph_term, triple)) for graph in graphs for triple in graph)
+    return store
+
+
+def materialize_store(ruleset: RuleSet, store, progress=None) -> tuple[dict, int]:
+    """Run the rules to a fixpoint in the default graph of the pyoxigraph ``store``, adding what they derive.
+
+    Returns (derived pyoxigraph triple → the round it first appeared in, rounds), as :func:`materialize`
+    does: within a round every rule sees the graph as the round began; a rule runs again only when a
+    predicate or class it reads gained a triple. ``progress(round, new)`` is told after each round.
+    """
+    import pyoxigraph as ox
+
+    key_of = lambda term: rdflib_term(term)  # noqa: E731 — rule keys are rdflib terms
+    derived: dict = {}
+    changed: set | None = None
+    new = []
+    for (s, p, o), _ in ruleset.facts:
+        triple = ox.Triple(*map(_oxigraph_term, (s, p, o)))
+        if ox.Quad(*triple) not in store and triple not in derived:
+            derived[triple] = 0
+            new.append(triple)
+    store.bulk_extend(ox.Quad(*t) for t in new)
+    texts = {id(rule): _new_only(rule) for rule in ruleset.rules}
+    rdf_type = ox.NamedNode(str(RDF.type))
+    rounds = 0
+    while changed is None or changed:
+        rounds += 1
+        new = []
+        for rule in ruleset.rules:
+            if changed is not None and not (rule.keys() & changed):
+                continue
+            for text in texts[id(rule)]:
+                for triple in store.query(text):
+                    if triple not in derived and not isinstance(triple.subject, ox.Literal):
+                        derived[triple] = rounds
+                        new.append(triple)
+        store.bulk_extend(ox.Quad(*t) for t in new)
+        changed = {key_of(t.object if t.predicate == rdf_type else t.predicate) for t in new}
+        if progress is not None:
+            progress(rounds, len(new))
+    return derived, rounds
+
+
+def clashes_in_store(ruleset: RuleSet, store) -> list[str]:
+    """The clashes :func:`find_clashes` looks for (cax-dw, cls-nothing2, prp-fp), found by SPARQL on the
+    materialized ``store``, one line each, without the explanation (that needs the rdflib closure)."""
+    found = []
+    if ruleset.disjoint:
+        pairs = " ".join(f"({a.n3()} {b.n3()})" for a, b, _ in ruleset.disjoint)
+        for row in store.query(f"SELECT ?x ?a ?b WHERE {{ VALUES (?a ?b) {{ {pairs} }} ?x a ?a , ?b }}"):
+            found.append(f"{short(rdflib_term(row['x']))} is both {short(rdflib_term(row['a']))} and "
+                         f"{short(rdflib_term(row['b']))}, which are disjoint")
+    for row in store.query(f"SELECT ?x WHERE {{ ?x a {OWL.Nothing.n3()} }}"):
+        found.append(f"{short(rdflib_term(row['x']))} is a member of owl:Nothing")
+    disjoint = {(a, b) for a, b, _ in ruleset.disjoint} | {(b, a) for a, b, _ in ruleset.disjoint}
+    for p in ruleset.functional:
+        for row in store.query(f"SELECT ?x ?y1 ?y2 WHERE {{ ?x {p.n3()} ?y1 , ?y2 FILTER (STR(?y1) < STR(?y2)) }}"):
+            x, y1, y2 = (rdflib_term(row[v]) for v in ("x", "y1", "y2"))
+            if isinstance(y1, Literal) or isinstance(y2, Literal):
+                clash = y1 != y2 and not (isinstance(y1, Literal) and isinstance(y2, Literal) and y1.eq(y2))
+                why = "two different values"
+            else:
+                why = "two values that are different individuals"
+                types = [{rdflib_term(r["c"]) for r in store.query(f"SELECT ?c WHERE {{ {y.n3()} a ?c }}")} for y in (y1, y2)]
+                clash = y2 in ruleset.different.get(y1, ()) or any((c1, c2) in disjoint for c1 in types[0] for c2 in types[1])
+            if clash:
+                found.append(f"{short(x)} has {why} for the functional property {short(p)}: {short(y1)} and {short(y2)}")
+    return sorted(found)
+
+
+def _new_only(rule: Rule) -> list[str]:
+    """The rule as one CONSTRUCT per head pattern that returns only triples not yet in the store: the rest of
+    a round's matches would cost a Python round trip each, for nothing."""
+    lines = [" ".join(_sparql(t) for t in pattern) + " ." for pattern in rule.body]
+    for var, members in rule.values:
+        lines.append(f"VALUES {_sparql(var)} {{ {' '.join(_sparql(m) for m in members)} }}")
+    if rule.successor:
+        lines.append(f"FILTER ({_sparql(rule.successor[1])} = {_sparql(rule.successor[0])} + 1)")
+    texts = []
+    for pattern in rule.head:
+        head = " ".join(_sparql(t) for t in pattern)
+        where = "\n  ".join([*lines, f"FILTER NOT EXISTS {{ {head} }}"])
+        texts.append(f"CONSTRUCT {{ {head} }}\nWHERE {{\n  {where}\n}}")
+    return texts
+
+
+def materialize_oxigraph(ruleset: RuleSet, data: Graph) -> Closure:
+    """:func:`materialize` with the rules run by Oxigraph; the same :class:`Closure` (tests compare the two)."""
+    store = oxigraph_store(data)
+    derived, rounds = materialize_store(ruleset, store)
+    graph = Graph()
+    for triple in data:
+        graph.add(triple)
+    closure: dict[tuple, int] = {}
+    for triple, round_ in derived.items():
+        converted = (rdflib_term(triple.subject), rdflib_term(triple.predicate), rdflib_term(triple.object))
+        closure[converted] = round_
+        graph.add(converted)
+    return Closure(graph, closure, rounds)
+
+
 # --- clashes and their explanation ---------------------------------------------------------------------
 @dataclass
 class Clash:
@@ -701,7 +847,8 @@ def reason(graphs: dict[str, Graph], extra: dict[str, Graph] | None = None, use_
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     ruleset = compile_rules(ontology)
-    closure = materialize(ruleset, data)
+    # The same closure either way (tests/test_scaling_paths.py); Oxigraph's joins win on big graphs.
+    closure = (materialize_oxigraph if len(data) > OXIGRAPH_ABOVE else materialize)(ruleset, data)
     seconds["rules"] = time.perf_counter() - started
     sources = {"asserted": graphs["asserted"], **extra}
     clashes = find_clashes(ruleset, closure, sources, ontology)

@@ -23,11 +23,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping({k: v for k, v in test_config.items() if not k.startswith("EXOKG_")})
 
-    from exokg.server import dataset, http, operations, sparql, store
+    from exokg.server import backend, dataset, http, operations, sparql, store
 
+    backend.init_app(app)  # EXOKG_BACKEND: a remote SPARQL endpoint as the store (issue 7)
     store.init_app(app)  # fails fast on a missing or corrupt dataset
     http.init_app(app)
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(dataset.blueprint)
     app.register_blueprint(operations.blueprint)
+    from exokg.server import entity, pages, search  # linked-data pages for people (issue 6)
+
+    app.register_blueprint(entity.blueprint)
+    app.register_blueprint(search.blueprint)
+    app.register_blueprint(pages.blueprint)
+    from exokg.server import query_page  # the query page and the example queries (issue 6)
+
+    app.register_blueprint(query_page.blueprint)
+    from exokg.server import openapi, ratelimit
+
+    ratelimit.init_app(app)  # off unless the operator sets EXOKG_RATE_LIMIT
+    app.register_blueprint(openapi.blueprint)
     return app

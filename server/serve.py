@@ -10,7 +10,8 @@ from exokg.server import gunicorn_conf
 from exokg.server.app import create_app
 
 SETTINGS = ("bind", "workers", "worker_class", "threads", "preload_app", "timeout", "graceful_timeout",
-            "keepalive", "limit_request_line", "accesslog", "errorlog", "control_socket_disable")
+            "keepalive", "limit_request_line", "accesslog", "errorlog", "control_socket_disable",
+            "post_fork", "child_exit")
 
 
 class _Server(BaseApplication):
@@ -29,9 +30,14 @@ class _Server(BaseApplication):
 
 
 def serve(host: str, port: int, data: str | Path, workers: int = 2, threads: int = 4,
-          query_timeout: float | None = None) -> int:
-    """Serve the build in ``data`` on host:port until interrupted; invalid settings raise at once."""
+          query_timeout: float | None = None, backend: str | None = None) -> int:
+    """Serve the build in ``data`` on host:port until interrupted; invalid settings raise at once.
+
+    ``backend``: a SPARQL endpoint holding the data instead of ``data`` (:mod:`exokg.server.backend`).
+    """
     overrides = {"EXOKG_DATA": str(data)}
+    if backend is not None:
+        overrides["EXOKG_BACKEND"] = backend
     if query_timeout is not None:
         overrides["EXOKG_QUERY_TIMEOUT"] = query_timeout
     app = create_app(overrides)  # loaded here, before forking: a missing dataset stops us now

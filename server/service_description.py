@@ -57,7 +57,7 @@ def describe(store: GraphStore, settings: Settings, endpoint: str, void_url: str
     g.add((dataset, SD.defaultGraph, default))
     g.add((default, RDF.type, SD.Graph))
     g.add((default, RDFS.comment, Literal("the union of all named graphs", lang="en")))
-    g.add((default, VOID.triples, Literal(len(store.dataset), datatype=XSD.integer)))
+    g.add((default, VOID.triples, Literal(store.info.union_triples, datatype=XSD.integer)))
     for name, iri in store.graph_iris.items():
         named, graph = BNode(), BNode()
         g.add((dataset, SD.namedGraph, named))
@@ -66,7 +66,7 @@ def describe(store: GraphStore, settings: Settings, endpoint: str, void_url: str
         g.add((named, SD.graph, graph))
         g.add((graph, RDF.type, SD.Graph))
         g.add((graph, RDFS.label, Literal(name, lang="en")))
-        g.add((graph, VOID.triples, Literal(len(store.dataset.graph(iri)), datatype=XSD.integer)))
+        g.add((graph, VOID.triples, Literal(store.info.triples[name], datatype=XSD.integer)))
 
     for term, (attribute, datatype, comment) in LIMITS.items():
         g.add((service, EXOSD[term], Literal(getattr(settings, attribute), datatype=datatype)))
@@ -80,8 +80,8 @@ def describe(store: GraphStore, settings: Settings, endpoint: str, void_url: str
 def summary(store: GraphStore, settings: Settings) -> dict:
     """The same facts as plain values, for the HTML page."""
     return {
-        "graphs": [(str(iri), name, len(store.dataset.graph(iri))) for name, iri in store.graph_iris.items()],
-        "triples": len(store.dataset),
+        "graphs": [(str(iri), name, store.info.triples[name]) for name, iri in store.graph_iris.items()],
+        "triples": store.info.union_triples,
         "formats": [f for f in conneg.TABLE if f.iri],
         "limits": {term: getattr(settings, attr) for term, (attr, _, _) in LIMITS.items()},
         "updates": settings.updates_enabled,

@@ -30,6 +30,11 @@ class Settings:
     service_allowlist: tuple[str, ...] = ()  # EXOKG_SERVICE_ALLOWLIST: endpoints SERVICE may call (space-separated)
     update_token: str | None = None  # EXOKG_UPDATE_TOKEN: enables SPARQL Update for this bearer token
     cors_origin: str = "*"  # EXOKG_CORS_ORIGIN: Access-Control-Allow-Origin of the query routes
+    cache_bytes: int = 32 * 2**20  # EXOKG_CACHE_BYTES: /sparql answers cached per server process (0: none)
+    public_base: str = ""  # EXOKG_PUBLIC_BASE: URL serving https://w3id.org/exokg/ (behind a proxy); "" = this server's root
+    rate_limit: str | None = None  # EXOKG_RATE_LIMIT: per-client request limit, e.g. "60/minute" (off when unset)
+    backend: str | None = None  # EXOKG_BACKEND: a SPARQL endpoint holding the data (exokg push) instead of the build
+    yasgui_dir: Path | None = None  # EXOKG_YASGUI_DIR: the YASGUI build for /query; None: node_modules of the repository
 
     @classmethod
     def load(cls, overrides: dict | None = None, environ: dict | None = None) -> "Settings":
@@ -46,6 +51,8 @@ class Settings:
 
     def validated(self) -> "Settings":
         problems = []
+        if self.cache_bytes < 0:
+            problems.append("EXOKG_CACHE_BYTES must be 0 (no cache) or more")
         if self.query_timeout <= 0:
             problems.append("EXOKG_QUERY_TIMEOUT must be positive")
         for name in ("max_rows", "max_response_bytes", "max_request_bytes", "query_memory_mb", "query_processes"):
@@ -57,6 +64,21 @@ class Settings:
                 problems.append(f"EXOKG_SERVICE_ALLOWLIST: {endpoint!r} is not an http(s) endpoint URL")
         if self.update_token is not None and len(self.update_token) < 16:
             problems.append("EXOKG_UPDATE_TOKEN must be at least 16 characters (it guards writes)")
+        if self.backend is not None:
+            if urlsplit(self.backend).scheme not in ("http", "https") or not urlsplit(self.backend).netloc:
+                problems.append(f"EXOKG_BACKEND: {self.backend!r} is not an http(s) SPARQL endpoint URL")
+            if self.update_token is not None:
+                problems.append("EXOKG_UPDATE_TOKEN cannot be used with EXOKG_BACKEND: write to the backend store itself")
+        if self.rate_limit is not None:
+            from limits import parse_many  # flask-limiter's own parser: what it accepts, we accept
+
+            try:
+                parse_many(self.rate_limit)
+            except ValueError:
+                problems.append(f"EXOKG_RATE_LIMIT: {self.rate_limit!r} is not a rate such as '60/minute' or '10 per second'")
+        if self.public_base and (urlsplit(self.public_base).scheme not in ("http", "https")
+                                 or not urlsplit(self.public_base).netloc or not self.public_base.endswith("/")):
+            problems.append(f"EXOKG_PUBLIC_BASE: {self.public_base!r} is not an http(s) URL ending in '/'")
         if problems:
             raise SettingsError("; ".join(problems))
         return self
@@ -73,6 +95,12 @@ def _convert(name: str, value: object):
             return Path(value)
         if name == "service_allowlist":
             return tuple(value.split()) if isinstance(value, str) else tuple(value)
+        if name == "yasgui_dir":
+            return Path(value) if value not in (None, "") else None
+        if name == "backend":
+            return str(value).strip() or None
+        if name == "rate_limit":
+            return str(value).strip() or None
         if name == "update_token":
             return str(value) if value not in (None, "") else None
         if target == "float":

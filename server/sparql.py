@@ -4,13 +4,17 @@ for GET without a query, the service description. See https://www.w3.org/TR/spar
 This blueprint speaks HTTP only: it reads the operation from the request (refusing malformed requests
 with the status the protocol asks for), answers repeated GETs from their validators, and hands the
 query to a query process (:mod:`exokg.server.workers`), which parses, checks, evaluates and
-serializes it within the server's limits.
+serializes it within the server's limits (:mod:`exokg.server.engine`). Successful answers are kept in
+a per-process cache keyed like the ETag (:mod:`exokg.server.cache`); ``X-Exokg-Engine`` names the
+evaluator that answered (``oxigraph``, or ``rdflib`` for allow-listed SERVICE calls and update mode),
+``X-Exokg-Cache`` says ``hit`` or ``miss``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import threading
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -19,6 +23,7 @@ from flask import Blueprint, Response, current_app, g, render_template, request,
 from werkzeug.datastructures import MultiDict
 
 from exokg.server import conneg
+from exokg.server.cache import Entry, ResponseCache, answer_key
 from exokg.server.engine import Answer, ClientError, Job, run_update
 from exokg.server.executor import PoolBusy, QueryBug, QueryProcessDied, QueryTimeout
 from exokg.server.http import log, text_error
@@ -31,6 +36,7 @@ from exokg.server.workers import current_pool
 
 blueprint = Blueprint("sparql", __name__)
 _update_lock = threading.Lock()
+_cache_lock = threading.Lock()
 
 FORM = "application/x-www-form-urlencoded"
 QUERY_BODY = "application/sparql-query"
@@ -102,9 +108,19 @@ def read_operation() -> Operation:
 
 
 def _etag(version: str, job: Job) -> str:
-    key = "\x1f".join([version, job.query, *job.default_graphs, "\x1e", *job.named_graphs, "\x1e",
-                       job.accept, *job.formats, job.base or ""])
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return answer_key(version, job.query, job.default_graphs, job.named_graphs, job.accept, job.formats, job.base)
+
+
+def current_cache() -> ResponseCache:
+    """This server process's response cache (made on first use, so never shared across a fork)."""
+    app = current_app._get_current_object()
+    cache = app.extensions.get("exokg.cache")
+    if cache is None or cache[0] != os.getpid():
+        with _cache_lock:
+            cache = app.extensions.get("exokg.cache")
+            if cache is None or cache[0] != os.getpid():
+                cache = app.extensions["exokg.cache"] = (os.getpid(), ResponseCache(_settings().cache_bytes))
+    return cache[1]
 
 
 def _not_modified(etag: str, modified: float) -> bool:
@@ -134,10 +150,19 @@ def _run_query(operation: Operation) -> Response:
         formats=tuple(operation.params.getlist("format")),
         base=request.base_url,
     )
-    etag = _etag(store.version, job)
+    version = store.version
+    etag = _etag(version, job)
     g.exokg_log = {"query_sha": hashlib.sha256(job.query.encode("utf-8")).hexdigest()[:12]}
     if _not_modified(etag, store.modified):
         return _validators(Response(status=304), etag, store.modified)
+    cache = current_cache() if settings.cache_bytes else None
+    cached = cache.get(etag) if cache is not None else None
+    if cached is not None:
+        g.exokg_log.update(form=cached.form, rows=cached.rows, cache="hit")
+        response = Response(cached.body, mimetype=cached.media_type)
+        response.headers["X-Exokg-Engine"] = cached.engine or ""
+        response.headers["X-Exokg-Cache"] = "hit"
+        return _validators(response, etag, store.modified)
     try:
         answer: Answer = current_pool().run(job, settings.query_timeout)
     except QueryTimeout:
@@ -154,7 +179,12 @@ def _run_query(operation: Operation) -> Response:
         return text_error(500, "internal server error: the query failed in a way this endpoint did not expect; this is a bug and it was logged")
     g.exokg_log.update(form=answer.form, rows=answer.rows, query_ms=round(answer.seconds * 1000, 2))
     response = Response(answer.body, status=answer.status, mimetype=answer.media_type)
+    if answer.engine:
+        response.headers["X-Exokg-Engine"] = answer.engine  # which evaluator answered (issue 8)
     if answer.status == 200:
+        if cache is not None and store.version == version:  # an update may have landed meanwhile
+            cache.put(etag, Entry(answer.media_type, answer.body, answer.form, answer.rows, answer.engine))
+            response.headers["X-Exokg-Cache"] = "miss"
         _validators(response, etag, store.modified)
     elif answer.status == 406:
         response.vary.add("Accept")
@@ -225,7 +255,8 @@ def endpoint() -> Response:
 def cors(response: Response) -> Response:
     """Let pages on other origins (YASGUI, notebooks) query us; preflights are answered by Flask's OPTIONS."""
     response.headers["Access-Control-Allow-Origin"] = _settings().cors_origin
-    response.headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified, Content-Length, Retry-After"
+    response.headers["Access-Control-Expose-Headers"] = ("ETag, Last-Modified, Content-Length, Retry-After, "
+                                                         "X-Exokg-Engine, X-Exokg-Cache")
     if request.method == "OPTIONS":
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS

@@ -1,4 +1,16 @@
-"""The built dataset, loaded for querying (by the CLI and the endpoint), and the per-query views of it.
+"""The built dataset, opened for querying (by the CLI and the endpoint), and the per-query views of it.
+
+Two stores answer the same contract (``query(text) -> rdflib.query.Result``, ``version``, ``modified``,
+``info``, ``void``, ``graph_names()``, ``answer(plan, job, settings)``; the interface for other backends
+is described in docs and in :func:`init_app`):
+
+- :class:`OxigraphStore` (engine ``oxigraph``, the default): the Oxigraph store that ``exokg build``
+  writes into the build directory (``oxigraph/``), opened read-only by every process that queries it
+  (gunicorn workers and their query processes each open their own handle after fork: a RocksDB handle
+  must not cross a fork). A build without that directory (older builds) is loaded from ``exokg.trig``
+  into an in-memory Oxigraph store instead, with a log line. https://pyoxigraph.readthedocs.io/
+- :class:`GraphStore` (engine ``rdflib``): an rdflib Dataset parsed from ``exokg.trig``; used when the
+  operator enables SPARQL Update, whose semantics (and W3C tests) the rdflib path already covers.
 
 The dataset's default graph is the union of its named graphs (ontology, asserted, inferred), so a query
 without FROM sees everything. A SPARQL 1.1 Protocol request may instead pick its own RDF dataset among
@@ -11,22 +23,31 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
+import os
+import re
+import threading
 import time
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import Dataset, Graph, URIRef
+from rdflib import BNode, Dataset, Graph, Literal, URIRef, Variable
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.paths import Path as PropertyPath
 from rdflib.query import Result
 
-from exokg.config import GRAPH, NAMED_GRAPHS, PREFIXES
+from exokg.config import DATASET_IRI, GRAPH, NAMED_GRAPHS, PREFIXES
 
 DATASET_FILE = "exokg.trig"
 VOID_FILE = "void.ttl"
+STORE_DIR = "oxigraph"  # the Oxigraph (RocksDB) store written by `exokg build` next to the dumps
 REQUIRED_FILES = (DATASET_FILE, VOID_FILE)
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+log = logging.getLogger("exokg.server")
+_MAY_CALL_OUT = re.compile(r"service|\\u", re.IGNORECASE)  # see exokg.server.engine._NEEDS_SCREENING
 
 # RDFLib 7.x deprecates the Dataset API that its own parser and SPARQL evaluator still call; these
 # warnings are RDFLib's business, not a sign of a problem in ours, so they are silenced by message.
@@ -47,6 +68,10 @@ def rdflib_internals():
         yield
 
 
+class MalformedQuery(ValueError):
+    """``query(text)`` was given text that is not a SPARQL query (a ValueError, as for an invalid IRI)."""
+
+
 class DatasetMissing(RuntimeError):
     """The build directory lacks the dataset or it cannot be parsed: run ``exokg build`` first."""
 
@@ -56,9 +81,15 @@ class StoreInfo:
     version: str  # sha256 prefix of the dataset file: changes with every different build
     modified: float  # the dataset file's modification time (seconds since the epoch)
     triples: dict[str, int]  # named graph name → triples
+    union_triples: int = 0  # triples of the default graph, the union (the same triple in two graphs counts once)
 
 
 class GraphStore:
+    """The dataset in an rdflib Dataset: slow to query, but updatable (the operator's update mode)."""
+
+    engine = "rdflib"  # which evaluator answers /sparql (the X-Exokg-Engine header)
+    endpoints: tuple[str, ...] = ()  # URLs its query processes must reach (none: the data is local)
+
     def __init__(self, build_dir: Path):
         self.build_dir = Path(build_dir)
         missing = [name for name in REQUIRED_FILES if not (self.build_dir / name).is_file()]
@@ -80,6 +111,7 @@ class GraphStore:
             version=hashlib.sha256(data).hexdigest()[:16],
             modified=path.stat().st_mtime,
             triples={name: len(self.dataset.graph(iri)) for name, iri in self.graph_iris.items()},
+            union_triples=len(self.dataset),
         )
         self._modified = self.info.modified
         self.revision = 0  # updates applied since loading (only when the operator enabled updates)
@@ -109,6 +141,18 @@ class GraphStore:
     def query(self, text: str) -> Result:
         with rdflib_internals():
             return self.dataset.query(text)
+
+    def rdflib_dataset(self) -> Dataset:
+        return self.dataset
+
+    @property
+    def namespace_manager(self):
+        return self.dataset.namespace_manager
+
+    def answer(self, plan, job, settings):
+        from exokg.server.engine import answer_with_rdflib
+
+        return answer_with_rdflib(self.dataset, plan, job, settings)
 
 
 class UnionGraph(Graph):
@@ -194,12 +238,236 @@ class DatasetView(Dataset):
         return self._default_view
 
 
+# --- Oxigraph -------------------------------------------------------------------------------------------
+
+def write_store(directory: Path, trig: bytes) -> None:
+    """Write the dataset (TriG bytes, named graphs kept) as an Oxigraph store in ``directory`` (new)."""
+    import pyoxigraph as ox
+
+    store = ox.Store(str(directory))
+    store.bulk_load(trig, format=ox.RdfFormat.TRIG)
+    store.optimize()
+    store.flush()
+    del store  # closes RocksDB before the build directory is swapped in
+
+
+def to_rdflib(term):
+    """A pyoxigraph term as the rdflib term it denotes (xsd:string literals become plain literals)."""
+    import pyoxigraph as ox
+
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        datatype = term.datatype.value
+        return Literal(term.value) if datatype == XSD_STRING else Literal(term.value, datatype=URIRef(datatype))
+    raise TypeError(f"no rdflib equivalent for {term!r}")  # RDF 1.2 triple terms
+
+
+def rdflib_result(answer) -> Result:
+    """An Oxigraph query answer (boolean, solutions or triples) as an rdflib Result, for code written
+    against rdflib: the pages, the CLI, and the remote backend's parsed answers."""
+    import pyoxigraph as ox
+
+    if isinstance(answer, ox.QueryBoolean):
+        result = Result("ASK")
+        result.askAnswer = bool(answer)
+    elif isinstance(answer, ox.QuerySolutions):
+        result = Result("SELECT")
+        variables = [Variable(v.value) for v in answer.variables]
+        result.vars = variables
+        result.bindings = [{var: to_rdflib(value) for var, value in zip(variables, solution) if value is not None}
+                           for solution in answer]
+    else:
+        result = Result("CONSTRUCT")
+        graph = Graph()
+        for prefix, namespace in PREFIXES.items():
+            graph.bind(prefix, namespace, override=True)
+        for triple in answer:
+            graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object)))
+        result.graph = graph
+    return result
+
+
+def _void_counts(void: bytes) -> dict[str, int]:
+    """Triples per named graph IRI as the build's VoID states them (void:subset/dcterms:identifier)."""
+    import pyoxigraph as ox
+
+    store = ox.Store()
+    store.load(void, format=ox.RdfFormat.TURTLE)
+    rows = store.query("SELECT ?g ?n { ?part <http://purl.org/dc/terms/identifier> ?g ; "
+                       "<http://rdfs.org/ns/void#triples> ?n }")
+    counts = {row["g"].value: int(row["n"].value) for row in rows}
+    for row in store.query(f"SELECT ?n {{ <{DATASET_IRI}> <http://rdfs.org/ns/void#triples> ?n }}"):
+        counts[DATASET_IRI] = int(row["n"].value)
+    return counts
+
+
+class OxigraphStore:
+    """The dataset in Oxigraph: the build's on-disk store opened read-only, or dumps loaded in memory.
+
+    The RocksDB handle is opened per process (``os.getpid()``), lazily: the gunicorn master only checks
+    that the store opens, and each worker and query process opens its own read-only handle, which
+    RocksDB allows any number of processes to hold. Handles inherited through fork are never used.
+    """
+
+    engine = "oxigraph"
+    endpoints: tuple[str, ...] = ()
+
+    def __init__(self, build_dir: Path):
+        import pyoxigraph as ox
+
+        self.build_dir = Path(build_dir)
+        self.path = self.build_dir / STORE_DIR
+        void_path = self.build_dir / VOID_FILE
+        dump = self.build_dir / DATASET_FILE
+        missing = [name for name in (VOID_FILE,) if not void_path.is_file()]
+        if not self.path.is_dir() and not dump.is_file():
+            missing.insert(0, DATASET_FILE)
+        if missing:
+            raise DatasetMissing(f"{self.build_dir}: missing {', '.join(missing)}; run 'exokg build --out {self.build_dir}' first")
+        self._handles: dict[int, object] = {}
+        self._lock, self._lock_owner = threading.Lock(), os.getpid()
+        self._rdflib: Dataset | None = None
+        if self.path.is_dir():
+            self.in_memory = False
+            try:
+                store = ox.Store.read_only(str(self.path))
+                names = {URIRef(g.value) for g in store.named_graphs() if isinstance(g, ox.NamedNode)}
+            except (OSError, RuntimeError) as exc:  # RocksDB reports corruption as RuntimeError
+                raise DatasetMissing(f"{self.path}: cannot open the Oxigraph store ({exc}); "
+                                     f"run 'exokg build --out {self.build_dir}' again") from exc
+            del store  # this process (maybe gunicorn's master) forks next: no RocksDB handle may cross it
+            if not names:
+                raise DatasetMissing(f"{self.path}: the Oxigraph store holds no named graph; "
+                                     f"run 'exokg build --out {self.build_dir}' again")
+        else:
+            self.in_memory = True
+            log.warning("%s has no Oxigraph store (built before it was written); loading %s into memory — "
+                        "rebuild with 'exokg build' to serve from disk", self.build_dir, DATASET_FILE)
+            store = ox.Store()
+            try:
+                store.bulk_load(dump.read_bytes(), format=ox.RdfFormat.TRIG)
+            except (SyntaxError, ValueError, OSError) as exc:
+                raise DatasetMissing(f"{dump}: cannot parse the dataset: {exc}") from exc
+            names = {URIRef(g.value) for g in store.named_graphs() if isinstance(g, ox.NamedNode)}
+            if not names:
+                raise DatasetMissing(f"{dump}: the dataset holds no named graph; run 'exokg build --out {self.build_dir}'")
+            self._memory = store  # shared with forked processes copy-on-write: no threads, no files
+        self.void = void_path.read_bytes()
+        self.graph_iris = {name: URIRef(GRAPH[name]) for name in NAMED_GRAPHS}
+        self._graph_names = frozenset(set(self.graph_iris.values()) | names)
+        try:
+            counts = _void_counts(self.void)
+        except (SyntaxError, ValueError) as exc:
+            raise DatasetMissing(f"{void_path}: cannot parse the VoID description: {exc}") from exc
+        if DATASET_IRI not in counts:
+            raise DatasetMissing(f"{void_path}: the VoID description does not describe <{DATASET_IRI}>; "
+                                 f"run 'exokg build --out {self.build_dir}' again")
+        self.info = StoreInfo(
+            # the VoID holds the sha256 of every dump, so its own hash changes with every different build
+            version=hashlib.sha256(self.void).hexdigest()[:16],
+            modified=void_path.stat().st_mtime,
+            triples={name: counts.get(str(iri), 0) for name, iri in self.graph_iris.items()},
+            union_triples=counts.get(DATASET_IRI, 0),
+        )
+
+    version = property(lambda self: self.info.version)
+    modified = property(lambda self: self.info.modified)
+
+    @property
+    def oxigraph(self):
+        """This process's pyoxigraph Store (opened read-only on first use in each process)."""
+        if self.in_memory:
+            return self._memory
+        pid = os.getpid()
+        handle = self._handles.get(pid)
+        if handle is None:
+            import pyoxigraph as ox
+
+            if self._lock_owner != pid:  # a lock copied by fork may have been held by another thread
+                self._lock, self._lock_owner = threading.Lock(), pid
+            with self._lock:
+                handle = self._handles.get(pid)
+                if handle is None:
+                    handle = self._handles[pid] = ox.Store.read_only(str(self.path))
+        return handle
+
+    @property
+    def namespace_manager(self):
+        """The project's prefixes, for showing IRIs compactly (the CLI's tables)."""
+        graph = Graph()
+        for prefix, namespace in PREFIXES.items():
+            graph.bind(prefix, namespace, override=True)
+        return graph.namespace_manager
+
+    def in_process(self) -> None:
+        """Open this process's handle now (called in each query process), not on its first query."""
+        self.oxigraph  # noqa: B018
+
+    def graph_names(self) -> set[URIRef]:
+        return set(self._graph_names)
+
+    def query(self, text: str) -> Result:
+        """Evaluate ``text`` by Oxigraph (default graph: the union; project prefixes predeclared) as an
+        rdflib Result, for code written against rdflib (pages, the CLI)."""
+
+        if _MAY_CALL_OUT.search(text):
+            # Oxigraph would make the call itself, out of reach of any network guard: none is allowed here.
+            from exokg.server.engine import parse_query
+            from exokg.server.safety import check_query
+
+            check_query(parse_query(text).algebra, ())
+        try:
+            answer = self.oxigraph.query(text, prefixes={p: str(ns) for p, ns in PREFIXES.items()},
+                                         use_default_graph_as_union=True)
+        except SyntaxError as exc:  # e.g. an IRI Oxigraph finds invalid (U+0080) where rdflib did not
+            raise MalformedQuery(f"malformed query: {exc}") from exc
+        return rdflib_result(answer)
+
+    def rdflib_dataset(self) -> Dataset:
+        """The same data in rdflib, for the only queries Oxigraph must not run: allow-listed SERVICE calls
+        (the query processes' network guard sees Python's sockets, not Oxigraph's)."""
+        if self._rdflib is None:
+            dump = self.build_dir / DATASET_FILE
+            dataset = Dataset(default_union=True)
+            with rdflib_internals():
+                dataset.parse(data=dump.read_bytes(), format="trig")
+            self._rdflib = dataset
+        return self._rdflib
+
+    def answer(self, plan, job, settings):
+        from exokg.server.engine import answer_with_oxigraph
+
+        return answer_with_oxigraph(self.oxigraph, plan, job, settings)
+
+
+def open_store(build_dir: Path, updatable: bool = False):
+    """The store for ``build_dir``: Oxigraph, or rdflib when updates must be applied to it."""
+    return GraphStore(build_dir) if updatable else OxigraphStore(build_dir)
+
+
 def init_app(app) -> None:
-    """Load the dataset once at start-up; a missing or corrupt dataset stops the app from starting."""
-    app.extensions["exokg.store"] = GraphStore(Path(app.config["EXOKG_SETTINGS"].data))
+    """Open the dataset once at start-up; a missing or corrupt dataset stops the app from starting.
+
+    A backend made elsewhere (``exokg serve --backend``) is passed as ``EXOKG_BACKEND_STORE`` in the
+    app's configuration and used as is; it must offer the attributes and methods of :class:`OxigraphStore`.
+    """
+    settings = app.config["EXOKG_SETTINGS"]
+    store = app.config.get("EXOKG_BACKEND_STORE")
+    if store is None:
+        store = open_store(Path(settings.data), updatable=settings.updates_enabled)
+        if settings.service_allowlist and store.engine != "rdflib":
+            store.rdflib_dataset()  # parsed before the fork, shared by every query process
+    app.extensions["exokg.store"] = store
 
 
-def current_store() -> GraphStore:
+def current_store() -> OxigraphStore | GraphStore:
     from flask import current_app
 
     return current_app.extensions["exokg.store"]

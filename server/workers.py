@@ -24,9 +24,12 @@ from exokg.server.settings import Settings
 _lock = threading.Lock()
 
 
-def _prepare_query_process(settings: Settings) -> None:
+def _prepare_query_process(settings: Settings, store=None) -> None:
     rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False  # belt and braces: the engine never asks it to load
-    install_network_guard(settings.service_allowlist)
+    # a remote backend's own endpoint is the one other place its query processes may connect to
+    install_network_guard(tuple(settings.service_allowlist) + tuple(getattr(store, "endpoints", ())))
+    if hasattr(store, "in_process"):
+        store.in_process()  # its own read-only store handle, opened before the memory cap
     limit_memory(settings.query_memory_mb)
 
 
@@ -44,7 +47,7 @@ def current_pool() -> QueryPool:
             pool = QueryPool(
                 settings.query_processes,
                 work=functools.partial(answer_query, store, settings),
-                setup=functools.partial(_prepare_query_process, settings),
+                setup=functools.partial(_prepare_query_process, settings, store),
             )
             app.extensions["exokg.pool"] = pool
             atexit.register(pool.close)

@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from xml.sax import SAXException
 
-from rdflib import Dataset, Graph, Literal, Namespace, URIRef
+from rdflib import BNode, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.exceptions import ParserError
 from rdflib.namespace import RDF, RDFS, SH
 from rdflib.term import Node
@@ -58,6 +58,7 @@ RDF_FORMATS = {  # file suffix → rdflib parser
     ".n3": "n3",
 }
 _IRI = re.compile(r"https?://[^\s,;()<>\"]*[^\s,;:.()<>\"]")  # an IRI in a message, without trailing punctuation
+BATCHED_ABOVE = 100_000  # triples: above this, `exokg validate` runs validate_batched() (bench/scaling.py)
 SEVERITIES = {SH.Violation: "violation", SH.Warning: "warning", SH.Info: "info"}
 PARTS = (EXO.hasEffect, EXO.hasAxisStep, EXO.hasTextVariant, EXO.hasVesicle)  # a node → its finding
 
@@ -129,7 +130,7 @@ class Report:
         out = []
         order = sorted(groups, key=lambda n: (min(_rank(r) for r in groups[n]), _origin_key(groups[n][0].origin), str(n)))
         for node in order:
-            results = sorted(groups[node], key=lambda r: (_rank(r), r.path, r.message))
+            results = sorted(groups[node], key=lambda r: (_rank(r), r.path, r.message, r.line()))  # same order every run
             out.append(results[0].focus_name)
             out += [f"  {r.line()}" for r in results]
         return out
@@ -297,6 +298,11 @@ def validate(data: Graph, ontology: Graph, files: tuple[Path, ...] = ()) -> Repo
     started = time.perf_counter()
     _, report_graph, _ = pyshacl.validate(merged, shacl_graph=shapes_graph(), inplace=True, **PYSHACL_OPTIONS)
     seconds = time.perf_counter() - started
+    return _report(report_graph, merged, files, triples, seconds)
+
+
+def _report(report_graph: Graph, merged, files: tuple[Path, ...], triples: int, seconds: float) -> Report:
+    """pySHACL's report graph as :class:`Report`; ``merged`` (data and ontology) gives labels and origins."""
     shapes = shapes_graph()
     top = list(report_graph.objects(None, SH.result))  # top-level results (nested ones are their sh:detail)
     origins = _Origins(merged, files, {report_graph.value(node, SH.focusNode) for node in top})
@@ -307,7 +313,7 @@ def validate(data: Graph, ontology: Graph, files: tuple[Path, ...] = ()) -> Repo
         shape = report_graph.value(node, SH.sourceShape)
         component = report_graph.value(node, SH.sourceConstraintComponent)
         messages = sorted(str(m) for m in report_graph.objects(node, SH.resultMessage))
-        label = merged.value(focus, RDFS.label)
+        label = min(merged.objects(focus, RDFS.label), key=str, default=None)  # one, the same every run
         name = _compact(focus, merged) + (f" — {label}" if label is not None else "")
         origin, row = origins(focus)
         results.append(
@@ -326,6 +332,195 @@ def validate(data: Graph, ontology: Graph, files: tuple[Path, ...] = ()) -> Repo
             )
         )
     return Report(results=results, triples=triples, seconds=seconds)
+
+
+# --- the same report for graphs too big for one pySHACL run ---------------------------------------------
+# pySHACL's time grows linearly but its constant is large, it needs the data copied into the graph it
+# validates, and it runs each SPARQL constraint once per focus node (the one-label rule: once per labelled
+# node). validate_batched() gives the same report (tests/test_shapes.py compares them): the SPARQL
+# constraints run once each on Oxigraph, over all their focus nodes; the core constraints run in pySHACL
+# batch by batch, each batch the triples of some subjects plus those of the nodes they point at (what
+# sh:class and the two-step paths read) plus the ontology, keeping only the results about the batch's own
+# subjects. Memory is the data graph plus one batch. Measured by bench/scaling.py (docs/benchmarks.md).
+class _Union:
+    """Read-only view of several graphs, as much of the Graph API as the report needs (no copy)."""
+
+    def __init__(self, *graphs: Graph):
+        self.graphs = graphs
+
+    def value(self, subject=None, predicate=RDF.value, object=None):
+        for graph in self.graphs:
+            found = graph.value(subject, predicate, object)
+            if found is not None:
+                return found
+        return None
+
+    def triples(self, pattern):
+        for graph in self.graphs:
+            yield from graph.triples(pattern)
+
+    def objects(self, subject=None, predicate=None):
+        for graph in self.graphs:
+            yield from graph.objects(subject, predicate)
+
+    def subjects(self, predicate=None, object=None):
+        for graph in self.graphs:
+            yield from graph.subjects(predicate, object)
+
+    def items(self, node):
+        return self.graphs[0].items(node) if (node, RDF.first, None) in self.graphs[0] else self.graphs[-1].items(node)
+
+    def __contains__(self, triple) -> bool:
+        return any(triple in graph for graph in self.graphs)
+
+
+@lru_cache(maxsize=1)
+def core_shapes() -> Graph:
+    """The shapes without their SPARQL constraints (those run on Oxigraph, see :func:`sparql_results`)."""
+    core = Graph()
+    for triple in shapes_graph():
+        if triple[1] != SH.sparql:
+            core.add(triple)
+    return core
+
+
+def _targets(shape: Node, shapes: Graph) -> str:
+    """The focus nodes of ``shape`` as a SPARQL group binding ?this (https://www.w3.org/TR/shacl/#targets)."""
+    parts = []
+    for cls in shapes.objects(shape, SH.targetClass):
+        parts.append(f"?this a/<{RDFS.subClassOf}>* <{cls}> .")
+    if (shape, RDF.type, RDFS.Class) in shapes:  # implicit class target
+        parts.append(f"?this a/<{RDFS.subClassOf}>* <{shape}> .")
+    for prop in shapes.objects(shape, SH.targetSubjectsOf):
+        parts.append(f"?this <{prop}> [] .")
+    for prop in shapes.objects(shape, SH.targetObjectsOf):
+        parts.append(f"[] <{prop}> ?this .")
+    for node in shapes.objects(shape, SH.targetNode):
+        parts.append(f"VALUES ?this {{ {node.n3()} }}")
+    for target in shapes.objects(shape, SH.target):
+        select = shapes.value(target, SH.select)
+        if select is None:
+            raise NotImplementedError(f"target {target} of {shape}: only SPARQL targets are supported")
+        parts.append("{ " + str(select) + " }")
+    # DISTINCT: a node with two labels is one focus node, not two
+    return "{ SELECT DISTINCT ?this WHERE { " + " UNION ".join("{ " + part + " }" for part in parts) + " } }"
+
+
+def _prefix_lines(declarations: Node, shapes: Graph) -> str:
+    lines = []
+    for declared in shapes.objects(declarations, SH.declare):
+        lines.append(f"PREFIX {shapes.value(declared, SH.prefix)}: <{shapes.value(declared, SH.namespace)}>")
+    return "\n".join(sorted(set(lines)))
+
+
+def sparql_results(store, shapes: Graph | None = None) -> Graph:
+    """The SPARQL constraints' results (https://www.w3.org/TR/shacl/#sparql-constraints) as pySHACL reports them,
+    each constraint one query on the pyoxigraph ``store`` (data and ontology in its default graph)."""
+    from exokg.ontology.reason import rdflib_term
+
+    shapes = shapes if shapes is not None else shapes_graph()
+    report = Graph()
+    for shape, constraint in sorted(shapes.subject_objects(SH.sparql)):
+        if shapes.value(shape, SH.deactivated) == Literal(True) or shapes.value(constraint, SH.deactivated) == Literal(True):
+            continue
+        select = re.sub(r"\$(\w+)", r"?\1", str(shapes.value(constraint, SH.select)))
+        where = select.index("{", select.upper().index("WHERE"))
+        text = (_prefix_lines(shapes.value(constraint, SH.prefixes), shapes) + "\n" + select[: where + 1]
+                + " " + _targets(shape, shapes) + " " + select[where + 1 :])
+        severity = shapes.value(shape, SH.severity) or SH.Violation
+        messages = sorted(set(shapes.objects(shape, SH.message)) | set(shapes.objects(constraint, SH.message)), key=str)
+        for row in store.query(text):
+            bound = {name: rdflib_term(row[name]) for name in _variables(row) if row[name] is not None}
+            node = BNode()
+            report.add((node, RDF.type, SH.ValidationResult))
+            report.add((node, SH.sourceConstraintComponent, SH.SPARQLConstraintComponent))
+            report.add((node, SH.sourceShape, shape))
+            report.add((node, SH.resultSeverity, severity))
+            report.add((node, SH.focusNode, bound["this"]))
+            report.add((node, SH.sourceConstraint, constraint))
+            if "value" in bound:
+                report.add((node, SH.value, bound["value"]))
+            if "path" in bound:
+                report.add((node, SH.resultPath, bound["path"]))
+            for message in messages:
+                text_ = str(message)
+                for name, value in bound.items():  # as pySHACL substitutes {?var} and {$var}
+                    text_ = re.sub("{[?$]" + name + "}", str(value).replace("\\", "\\\\"), text_)
+                report.add((node, SH.resultMessage, Literal(text_)))
+            report.add((BNode("report"), SH.result, node))
+    return report
+
+
+def _variables(row) -> list[str]:
+    import pyoxigraph as ox
+
+    return [v.value for v in row.variables] if hasattr(row, "variables") else [
+        name for name in ("this", "value", "path", "other") if row[ox.Variable(name)] is not None]
+
+
+def _copy_result(source: Graph, node: Node, target: Graph) -> None:
+    """A result node with everything it reaches through blank nodes (details, complex paths)."""
+    todo, seen = [node], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for triple in source.triples((current, None, None)):
+            target.add(triple)
+            if isinstance(triple[2], BNode):
+                todo.append(triple[2])
+
+
+def validate_batched(data: Graph, ontology: Graph, files: tuple[Path, ...] = (), batch_triples: int = 100_000,
+                     progress=None) -> Report:
+    """:func:`validate` for big graphs: the same report, in bounded extra memory (see the comment above).
+
+    ``batch_triples``: about how many of the data's own triples one pySHACL run takes. ``progress(done, total)``
+    is told after each batch (subjects).
+    """
+    import pyshacl
+
+    from exokg.ontology.reason import oxigraph_store
+
+    started = time.perf_counter()
+    report_graph = sparql_results(oxigraph_store(data, ontology))
+    subjects = sorted(set(data.subjects()), key=str)  # a finding beside its effects and steps: fewer neighbours
+    batches, batch, size = [], [], 0
+    for subject in subjects:
+        batch.append(subject)
+        size += sum(1 for _ in data.predicate_objects(subject))
+        if size >= batch_triples:
+            batches.append(batch)
+            batch, size = [], 0
+    batches.append(batch)
+    ontology_subjects = set(ontology.subjects())
+    core = core_shapes()
+    done = 0
+    for number, batch in enumerate(batches):
+        own = set(batch) | (ontology_subjects if number == 0 else set())
+        graph = _DataGraph()
+        for triple in ontology:
+            graph.add(triple)
+        neighbours = set()
+        for subject in batch:
+            for triple in data.triples((subject, None, None)):
+                graph.add(triple)
+                if not isinstance(triple[2], Literal) and triple[2] not in own:
+                    neighbours.add(triple[2])
+        for node in neighbours:
+            for triple in data.triples((node, None, None)):
+                graph.add(triple)
+        _, batch_report, _ = pyshacl.validate(graph, shacl_graph=core, inplace=True, **PYSHACL_OPTIONS)
+        for result in batch_report.objects(None, SH.result):
+            if batch_report.value(result, SH.focusNode) in own:
+                _copy_result(batch_report, result, report_graph)
+                report_graph.add((BNode("report"), SH.result, result))
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(subjects))
+    triples = len(data) + len(ontology)
+    return _report(report_graph, _Union(data, ontology), files, triples, time.perf_counter() - started)
 
 
 def check_graphs(graphs: dict[str, Graph]) -> Report:
@@ -522,7 +717,9 @@ def validate_inputs(
                 data = read_rdf(rdf) if alone and not tsv else union_of(read_rdf(rdf), data)
             except (SyntaxError, ValueError, ParserError, SAXException) as exc:  # a syntax mistake in a file
                 return Outcome(problems=[f"{' '.join(_display(p) for p in rdf)}: cannot parse: {exc}"], inputs=inputs)
-        report = validate(data, graphs["ontology"], files=rdf)
+        # The same report either way (tests/test_scaling_paths.py); batches keep big graphs in bounds.
+        check = validate_batched if len(data) > BATCHED_ABOVE else validate
+        report = check(data, graphs["ontology"], files=rdf)
         if layout.cleanup is not None:  # while the links still exist
             report.results = [
                 Result(**{**r.__dict__, "origin": relink(r.origin, layout.cleanup), "row": relink(r.row, layout.cleanup)})

@@ -31,3 +31,19 @@ def union(build_dir) -> Graph:
 def select(graph: Graph, query: str) -> list[tuple[str, ...]]:
     """Rows of a SELECT as tuples of plain strings (IRIs and literals alike)."""
     return [tuple("" if v is None else str(v) for v in row) for row in graph.query(SPARQL_PREFIXES + query)]
+
+
+@pytest.fixture(scope="module")
+def app(build_dir):
+    """The endpoint over the session's build, with its query processes closed after the module."""
+    from exokg.server.app import create_app
+    from exokg.server.workers import close_pool
+
+    app = create_app({"EXOKG_DATA": str(build_dir), "TESTING": True})
+    yield app
+    close_pool(app)
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    return app.test_client()

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import bioregistry
 import pytest
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 from rdflib.namespace import RDFS, SKOS
 
-from exokg.config import GRAPH_DIR
+from exokg.config import GRAPH_DIR, OBOINOWL
 from exokg.graph import curated
 from exokg.identifiers import OWN_PREFIXES, IdentifierError, own, parse, prefix_map, term
-from exokg.mappings import COLUMNS, FILE_NAME, REPORT_COMMAND, identifier_report
+from exokg.mappings import COLUMNS, FILE_NAME, REPORT_COMMAND, entity_iri, identifier_report
 
 XREFS = GRAPH_DIR / "vocabulary" / "xrefs.tsv"
 REPORT = Path(__file__).resolve().parents[1] / "docs" / "identifiers.md"
@@ -89,6 +89,51 @@ def test_rows_are_sorted_by_subject_then_object():
     )
 
 
+# --- miRNAs named without their arm: the precursor (closeMatch) and each mature product (narrowMatch) ----------
+
+PRECURSOR_ROWS = [r for r in ROWS if r["predicate_id"] == "skos:closeMatch" and r["object_id"].startswith("mirbase:")]
+NARROW_ROWS = [r for r in ROWS if r["predicate_id"] == "skos:narrowMatch"]
+
+
+def mature_products_named(row: dict[str, str]) -> list[str]:
+    """The MIMAT accessions a precursor row's comment lists ('v22 mature products of hsa-mir-21: ...')."""
+    return re.findall(r"MIMAT\d+", row["comment"])
+
+
+@pytest.mark.parametrize("row", NARROW_ROWS, ids=[f"{r['subject_id']}->{r['object_id']}" for r in NARROW_ROWS])
+def test_narrow_match_is_a_mature_product_of_the_subjects_precursor(row):
+    """hsa.gff3 says the mature miRNA derives, under this name, from a precursor the subject is closeMatch to;
+    and the subject has no mature exactMatch (where the review names the arm, that is the mapping instead)."""
+    precursors = {r["object_id"].split(":", 1)[1] for r in PRECURSOR_ROWS if r["subject_id"] == row["subject_id"]}
+    accession = row["object_id"].split(":", 1)[1]
+    assert row["object_id"].startswith("mirbase.mature:MIMAT")
+    assert precursors, f"{row['subject_id']} has no miRBase precursor (closeMatch) to be broader than"
+    derived = set(re.findall(rf"ID={accession}(?:_\d+)?;Alias={accession};Name=([^;]+);Derives_from=(MI\d+)",
+                             row["evidence"]))
+    assert derived and {mi for _, mi in derived} <= precursors, (derived, precursors)
+    assert {name for name, _ in derived} == {row["object_label"]}
+    assert not [r for r in ROWS if r["subject_id"] == row["subject_id"] and r["predicate_id"] == "skos:exactMatch"
+                and r["object_id"].startswith("mirbase.mature:")]
+
+
+@pytest.mark.parametrize("row", PRECURSOR_ROWS, ids=[f"{r['subject_id']}->{r['object_id']}" for r in PRECURSOR_ROWS])
+def test_each_mature_product_of_an_arm_unspecified_precursor_is_a_narrow_match(row):
+    products = mature_products_named(row)
+    assert products, "name the precursor's mature products (MIMAT) in the comment, as checked in hsa.gff3"
+    narrow = {r["object_id"] for r in NARROW_ROWS if r["subject_id"] == row["subject_id"]}
+    assert {f"mirbase.mature:{m}" for m in products} <= narrow
+
+
+def test_narrow_matches_are_not_database_cross_references(union):
+    """The graph holds skos:narrowMatch to each mature product but no oboInOwl:hasDbXref: no arm is picked."""
+    corpus = curated.load()
+    assert NARROW_ROWS
+    for row in NARROW_ROWS:
+        subject, target = URIRef(entity_iri(corpus, row["subject_id"])), URIRef(parse(row["object_id"]).iri)
+        assert (subject, SKOS.narrowMatch, target) in union, row["object_id"]
+        assert (subject, OBOINOWL.hasDbXref, Literal(row["object_id"])) not in union, row["object_id"]
+
+
 def test_one_spelling_and_one_expansion_per_prefix():
     spellings: dict[str, set[str]] = {}
     for row in ROWS:
@@ -145,7 +190,8 @@ def test_sssom_mappings_are_the_triples_of_the_rdf_dump(sssom_file, union):
     """Subject and object expand, through the file's own curie_map, to a triple the graph holds."""
     curie_map, rows = read_sssom(sssom_file.read_bytes())
     predicates = {"skos:exactMatch": SKOS.exactMatch, "skos:closeMatch": SKOS.closeMatch,
-                  "skos:broadMatch": SKOS.broadMatch, "rdfs:subClassOf": RDFS.subClassOf}
+                  "skos:broadMatch": SKOS.broadMatch, "skos:narrowMatch": SKOS.narrowMatch,
+                  "rdfs:subClassOf": RDFS.subClassOf}
     expand = lambda curie: URIRef(curie_map[curie.split(":", 1)[0]] + curie.split(":", 1)[1])  # noqa: E731
     missing = [r["subject_id"] + " " + r["object_id"] for r in rows
                if (expand(r["subject_id"]), predicates[r["predicate_id"]], expand(r["object_id"])) not in union]

@@ -29,18 +29,6 @@ CONSTRUCT = "CONSTRUCT { ?f rdfs:label ?label } WHERE { ?f a exo:TableFinding ; 
 TOKEN = "operator-token-for-tests-0123"
 
 
-@pytest.fixture(scope="module")
-def app(build_dir):
-    app = create_app({"EXOKG_DATA": str(build_dir), "TESTING": True})
-    yield app
-    close_pool(app)
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return app.test_client()
-
-
 def query(client, text, headers=None, **params):
     return client.get("/sparql", query_string={"query": text, **params}, headers=headers or {})
 
