@@ -64,12 +64,15 @@ def serialize_graph(graph: Graph, fmt: Format) -> bytes:
     if not fmt.answers(GRAPH):
         raise ValueError(f"{fmt.name} cannot carry an RDF graph")
     if fmt.name in ("trig", "nquads"):  # quad formats: the graph becomes a dataset's default graph
-        dataset = Dataset()
-        for prefix, namespace in graph.namespaces():
-            dataset.bind(prefix, namespace, override=True)
-        for triple in graph:
-            dataset.add(triple)
-        return dataset.serialize(format=fmt.rdflib, encoding="utf-8")
+        from exokg.server.store import rdflib_internals  # RDFLib's own Dataset deprecation warnings
+
+        with rdflib_internals():
+            dataset = Dataset()
+            for prefix, namespace in graph.namespaces():
+                dataset.bind(prefix, namespace, override=True)
+            for triple in graph:
+                dataset.add(triple)
+            return dataset.serialize(format=fmt.rdflib, encoding="utf-8")
     return graph.serialize(format=fmt.rdflib, encoding="utf-8")
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
-from rdflib import Graph, Literal
+from rdflib import Dataset, Graph, Literal
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF, RDFS, SH
 from rdflib.plugins.sparql import prepareQuery
@@ -193,13 +193,19 @@ def test_examples_page_lists_every_example(client):
     ("/examples", {"Accept": "application/ld+json"}, "application/ld+json"),
     ("/examples.nt", {"Accept": "text/html"}, "application/n-triples"),
     ("/examples?format=jsonld", {"Accept": "text/html"}, "application/ld+json"),
+    ("/examples.trig", {}, "application/trig"),  # quad formats: the examples are the default graph
+    ("/examples", {"Accept": "application/n-quads"}, "application/n-quads"),
 ])
 def test_examples_as_rdf(client, path, headers, media_type):
     response = client.get(path, headers=headers)
     assert response.status_code == 200 and response.mimetype == media_type
-    with rdflib_internals():  # rdflib's JSON-LD parser uses its own deprecated API
-        served = Graph().parse(data=response.data, format={"text/turtle": "turtle", "application/n-triples": "nt",
-                                                            "application/ld+json": "json-ld"}[media_type])
+    syntax = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
+              "application/trig": "trig", "application/n-quads": "nquads"}[media_type]
+    with rdflib_internals():  # rdflib's JSON-LD and quad parsers use its own deprecated API
+        parsed = Dataset(default_union=True).parse(data=response.data, format=syntax)
+        served = Graph()
+        for triple in parsed.triples((None, None, None)):
+            served.add(triple)
     examples = load_examples()
     assert set(served.subjects(RDF.type, SH.SPARQLExecutable)) == {e.iri for e in examples}
     for example in examples:
