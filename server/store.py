@@ -428,7 +428,17 @@ class OxigraphStore:
                                          use_default_graph_as_union=True)
         except SyntaxError as exc:  # e.g. an IRI Oxigraph finds invalid (U+0080) where rdflib did not
             raise MalformedQuery(f"malformed query: {exc}") from exc
-        return rdflib_result(answer)
+        # Oxigraph's lazy answers may only be dropped by the thread that made them: a traceback kept past
+        # this call (by a logger, a test, another thread) would drop one elsewhere. So no exception raised
+        # while reading the answer leaves this method; only its message does, once the answer is gone.
+        failure = None
+        try:
+            return rdflib_result(answer)
+        except (OSError, RuntimeError, ValueError) as exc:  # evaluation errors surface while iterating
+            failure = f"query evaluation failed: {exc}"
+        finally:
+            del answer
+        raise MalformedQuery(failure)
 
     def rdflib_dataset(self) -> Dataset:
         """The same data in rdflib, for the only queries Oxigraph must not run: allow-listed SERVICE calls
