@@ -26,6 +26,8 @@ import hashlib
 import logging
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -308,6 +310,26 @@ def _void_counts(void: bytes) -> dict[str, int]:
     return counts
 
 
+
+_LIST_GRAPHS = """import sys, pyoxigraph as ox
+store = ox.Store.read_only(sys.argv[1])
+print("\\n".join(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)))"""
+
+
+def _named_graphs_on_disk(path: Path, build_dir: Path) -> list[str]:
+    """The named graphs of the on-disk store, read by a short-lived child process.
+
+    This process may be gunicorn's master, which forks the workers next: once RocksDB has run in a
+    process, its forked children crash (SIGSEGV) at exit, so the master never opens the store itself.
+    """
+    run = subprocess.run([sys.executable, "-c", _LIST_GRAPHS, str(path)], capture_output=True, text=True, timeout=120)
+    if run.returncode:
+        reason = (run.stderr.strip().splitlines() or ["unknown error"])[-1]  # RocksDB's own words
+        raise DatasetMissing(f"{path}: cannot open the Oxigraph store ({reason}); "
+                             f"run 'exokg build --out {build_dir}' again")
+    return run.stdout.split()
+
+
 class OxigraphStore:
     """The dataset in Oxigraph: the build's on-disk store opened read-only, or dumps loaded in memory.
 
@@ -336,13 +358,7 @@ class OxigraphStore:
         self._rdflib: Dataset | None = None
         if self.path.is_dir():
             self.in_memory = False
-            try:
-                store = ox.Store.read_only(str(self.path))
-                names = {URIRef(g.value) for g in store.named_graphs() if isinstance(g, ox.NamedNode)}
-            except (OSError, RuntimeError) as exc:  # RocksDB reports corruption as RuntimeError
-                raise DatasetMissing(f"{self.path}: cannot open the Oxigraph store ({exc}); "
-                                     f"run 'exokg build --out {self.build_dir}' again") from exc
-            del store  # this process (maybe gunicorn's master) forks next: no RocksDB handle may cross it
+            names = {URIRef(name) for name in _named_graphs_on_disk(self.path, self.build_dir)}
             if not names:
                 raise DatasetMissing(f"{self.path}: the Oxigraph store holds no named graph; "
                                      f"run 'exokg build --out {self.build_dir}' again")
