@@ -23,7 +23,7 @@ from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCTERMS, RDF, XSD
 
 from exokg import __version__
-from exokg.config import GRAPH_DIR, BASE, DATASET_IRI, DCAT, EXO, GRAPH, ONTOLOGY_IRI, PREFIXES, VOID
+from exokg.config import GRAPH_DIR, BASE, DATASET_IRI, DCAT, EXO, GRAPH, ONTOLOGY_IRI, VOID, bind_prefixes
 from exokg.graph import curated
 from exokg.graph.triples import asserted_graph
 from exokg.kgx import EDGES_FILE, NODES_FILE, kgx_tsv
@@ -64,12 +64,6 @@ class BuildResult:
     triples: dict[str, int] = field(default_factory=dict)  # named graph → triple count
     findings: int = 0
     seconds: float = 0.0
-
-
-def bind_prefixes(graph: Graph) -> Graph:
-    for prefix, namespace in PREFIXES.items():
-        graph.bind(prefix, namespace, override=True)
-    return graph
 
 
 def assemble(
@@ -156,9 +150,7 @@ def render(graphs: dict[str, Graph], corpus: curated.Corpus | None = None) -> di
     union = bind_prefixes(Graph())
     for graph in graphs.values():
         union += graph
-    dataset = Dataset()
-    for prefix, namespace in PREFIXES.items():
-        dataset.bind(prefix, namespace, override=True)
+    dataset = bind_prefixes(Dataset())
     for name, graph in graphs.items():
         named = dataset.graph(GRAPH[name])
         for triple in graph:

@@ -52,6 +52,14 @@ PREFIXES = {
     "dcat": DCAT,
 }
 
+
+def bind_prefixes(graph):
+    """``graph`` with the project's prefixes bound (ours win over RDFLib's defaults), for compact output."""
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace, override=True)
+    return graph
+
+
 # Where each kind of minted node lives under BASE; one segment per kind keeps IRIs readable.
 IRI_SEGMENTS = {
     "finding": "finding",

@@ -35,7 +35,7 @@ from pathlib import Path
 from rdflib import Graph, URIRef
 from rdflib.query import Result
 
-from exokg.config import DATASET_IRI, GRAPH, NAMED_GRAPHS, PREFIXES
+from exokg.config import DATASET_IRI, GRAPH, NAMED_GRAPHS, PREFIXES, bind_prefixes
 from exokg.server.store import VOID_FILE, StoreInfo, rdflib_result
 
 EMPTY_GRAPH = "urn:x-exokg:empty-graph"  # names an empty dataset part: the protocol cannot send "no graph"
@@ -150,9 +150,7 @@ class RemoteStore:
     @property
     def namespace_manager(self):
         """The project's prefixes, for showing IRIs compactly (as the embedded stores offer it)."""
-        graph = Graph()
-        for prefix, namespace in PREFIXES.items():
-            graph.bind(prefix, namespace, override=True)
+        graph = bind_prefixes(Graph())
         return graph.namespace_manager
 
     def graph_names(self) -> set[URIRef]:

@@ -28,7 +28,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
-from exokg.config import BASE, DATASET_IRI, EXO, GRAPH, IAO_DEFINITION, IRI_SEGMENTS, OBOINOWL, ONTOLOGY_IRI, PREFIXES
+from exokg.config import BASE, DATASET_IRI, EXO, GRAPH, IAO_DEFINITION, IRI_SEGMENTS, OBOINOWL, ONTOLOGY_IRI, PREFIXES, bind_prefixes
 from exokg.server import charts, conneg
 from exokg.server.http import text_error
 from exokg.server.sparql_results import serialize_graph
@@ -253,9 +253,7 @@ CONSTRUCT {{ ?s ?p ?o }} WHERE {{
   UNION {{ {node} ?a ?b1 . FILTER(isBlank(?b1)) ?b1 ?b ?b2 . FILTER(isBlank(?b2)) ?b2 ?c ?s . FILTER(isBlank(?s)) ?s ?p ?o }}
   UNION {{ {node} ?a ?s . FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{iri}/")) ?s ?p ?o }}
 }}"""
-    graph = Graph()
-    for prefix, ns in PREFIXES.items():
-        graph.bind(prefix, ns, override=True)
+    graph = bind_prefixes(Graph())
     for triple in current_store().query(query).graph:
         graph.add(triple)
     return graph
@@ -427,9 +425,7 @@ def entity_view() -> Response:
 def ontology_graph() -> Graph:
     """The ontology IRI dereferences to the whole ontology: the named graph ``graph/ontology`` (TBox,
     vocabulary individuals and the imported external terms), as ``ontology.ttl`` holds it."""
-    graph = Graph()
-    for prefix, ns in PREFIXES.items():
-        graph.bind(prefix, ns, override=True)
+    graph = bind_prefixes(Graph())
     for triple in current_store().query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{GRAPH.ontology}> {{ ?s ?p ?o }} }}").graph:
         graph.add(triple)
     return graph
@@ -459,9 +455,7 @@ def void_view(iri: str, fmt: conneg.Format, negotiated: bool) -> Response:
     if (node, None, None) not in void and (None, None, node) not in void:
         return not_found(iri)
     if fmt is not HTML:
-        graph = Graph()
-        for prefix, ns in PREFIXES.items():
-            graph.bind(prefix, ns, override=True)
+        graph = bind_prefixes(Graph())
         for triple in void.triples((node, None, None)):
             graph.add(triple)
         for triple in void.triples((None, None, node)):
@@ -490,9 +484,7 @@ def graph_view(iri: str, fmt: conneg.Format, negotiated: bool) -> Response:
     if iri not in names:
         return not_found(iri)
     if fmt is not HTML:
-        graph = Graph()
-        for prefix, ns in PREFIXES.items():
-            graph.bind(prefix, ns, override=True)
+        graph = bind_prefixes(Graph())
         for triple in store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}").graph:
             graph.add(triple)
         return rdf_response(graph, fmt, negotiated, _base_path(negotiated))

@@ -40,7 +40,7 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.paths import Path as PropertyPath
 from rdflib.query import Result
 
-from exokg.config import DATASET_IRI, GRAPH, NAMED_GRAPHS, PREFIXES
+from exokg.config import DATASET_IRI, GRAPH, NAMED_GRAPHS, PREFIXES, bind_prefixes
 
 DATASET_FILE = "exokg.trig"
 VOID_FILE = "void.ttl"
@@ -99,9 +99,7 @@ class GraphStore:
             raise DatasetMissing(f"{self.build_dir}: missing {', '.join(missing)}; run 'exokg build --out {self.build_dir}' first")
         path = self.build_dir / DATASET_FILE
         data = path.read_bytes()
-        self.dataset = Dataset(default_union=True)
-        for prefix, namespace in PREFIXES.items():
-            self.dataset.bind(prefix, namespace, override=True)
+        self.dataset = bind_prefixes(Dataset(default_union=True))
         try:
             with rdflib_internals():
                 self.dataset.parse(data=data, format="trig")
@@ -287,9 +285,7 @@ def rdflib_result(answer) -> Result:
                            for solution in answer]
     else:
         result = Result("CONSTRUCT")
-        graph = Graph()
-        for prefix, namespace in PREFIXES.items():
-            graph.bind(prefix, namespace, override=True)
+        graph = bind_prefixes(Graph())
         for triple in answer:
             graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object)))
         result.graph = graph
@@ -417,9 +413,7 @@ class OxigraphStore:
     @property
     def namespace_manager(self):
         """The project's prefixes, for showing IRIs compactly (the CLI's tables)."""
-        graph = Graph()
-        for prefix, namespace in PREFIXES.items():
-            graph.bind(prefix, namespace, override=True)
+        graph = bind_prefixes(Graph())
         return graph.namespace_manager
 
     def in_process(self) -> None:

@@ -400,7 +400,8 @@ def _targets(shape: Node, shapes: Graph) -> str:
     for target in shapes.objects(shape, SH.target):
         select = shapes.value(target, SH.select)
         if select is None:
-            raise NotImplementedError(f"target {target} of {shape}: only SPARQL targets are supported")
+            raise ValueError(f"target {target} of {shape} has no sh:select: the batched validator reads only "
+                             "SPARQL-based targets besides the core ones")
         parts.append("{ " + str(select) + " }")
     # DISTINCT: a node with two labels is one focus node, not two
     return "{ SELECT DISTINCT ?this WHERE { " + " UNION ".join("{ " + part + " }" for part in parts) + " } }"
