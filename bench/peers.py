@@ -10,14 +10,17 @@ Every server is a context manager yielding its SPARQL query URL; each runs in it
 ended on exit (:func:`exokg.server.testing.running_process`). Peers:
 
 - ``exokg``: our endpoint under gunicorn, configured as ``make run`` (``EXOKG_CACHE_BYTES=0`` turns the
-  response cache off);
+  response cache off: ``exokg-nocache``); up to 2,000,000 triples it serves from memory, so
+  ``exokg-disk`` (cache off, ``EXOKG_MEMORY_TRIPLES=0``) shows the on-disk store at the same sizes;
 - ``oxigraph-disk`` / ``oxigraph-mem``: the Oxigraph server (PyPI ``oxigraph``), read-only over a RocksDB
   store loaded with ``oxigraph load``, or in memory loaded over the Graph Store Protocol;
 - ``virtuoso``: Virtuoso Open Source 7 (Debian ``virtuoso-opensource-7-bin``) with a private ini in a
   temporary directory, listening on loopback only, loaded with the bulk loader (``ld_dir`` +
   ``rdf_loader_run``, https://vos.openlinksw.com/owiki/wiki/VOS/VirtBulkRDFLoader);
 - ``rdflib-endpoint``: rdflib-endpoint (PyPI, FastAPI + rdflib) serving the N-Quads file;
-- ``exokg-virtuoso``: our endpoint as the front of that Virtuoso (``exokg serve --backend``, cache off).
+- ``exokg-virtuoso``: our endpoint as the front of that Virtuoso (``exokg serve --backend``, cache off),
+  sending queries that name no dataset without one (``--backend-dataset backend-default``);
+  ``exokg-virtuoso-explicit`` names our three graphs as every query's dataset (the default mode).
 """
 
 from __future__ import annotations
@@ -182,13 +185,18 @@ def _port_of(url: str) -> int:
 
 @contextlib.contextmanager
 def exokg_server(data: DataSet, tmp: Path, workers: int = 2, threads: int = 4, cache: bool = True,
-                 backend: str | None = None) -> Iterator[Running]:
-    """Our endpoint; with ``backend``, the front of that SPARQL endpoint (``exokg serve --backend``)."""
+                 backend: str | None = None, disk: bool = False, backend_dataset: str = "explicit") -> Iterator[Running]:
+    """Our endpoint; with ``backend``, the front of that SPARQL endpoint (``exokg serve --backend``,
+    ``backend_dataset`` as EXOKG_BACKEND_DATASET); with ``disk``, serving from the on-disk store whatever
+    the dataset's size (EXOKG_MEMORY_TRIPLES=0)."""
     settings = {} if cache else {"EXOKG_CACHE_BYTES": "0"}
     if backend:
         settings["EXOKG_BACKEND"] = backend
+        settings["EXOKG_BACKEND_DATASET"] = backend_dataset
+    if disk:
+        settings["EXOKG_MEMORY_TRIPLES"] = "0"
     started = time.monotonic()
-    log = tmp / f"exokg-{'cache' if cache else 'nocache'}{'-backend' if backend else ''}.log"
+    log = tmp / f"exokg-{'cache' if cache else 'nocache'}{'-backend-' + backend_dataset if backend else ''}{'-disk' if disk else ''}.log"
     with running_endpoint(data.build_dir, log, workers=workers, threads=threads, settings=settings) as url:
         yield Running(url, time.monotonic() - started, _group_leader(_port_of(url)))
 
@@ -325,10 +333,14 @@ def rdflib_endpoint(data: DataSet, tmp: Path) -> Iterator[Running]:
         yield Running(url, time.monotonic() - started, process.pid)
 
 
-def _exokg_on_virtuoso(data: DataSet, tmp: Path, workers: int, started: dict) -> contextlib.AbstractContextManager:
-    if "virtuoso" not in started:
-        raise RuntimeError("exokg-virtuoso fronts the virtuoso server: list virtuoso before it in --servers")
-    return exokg_server(data, tmp, workers, cache=False, backend=started["virtuoso"].url)
+def _exokg_on_virtuoso(backend_dataset: str):
+    def start(data: DataSet, tmp: Path, workers: int, started: dict) -> contextlib.AbstractContextManager:
+        if "virtuoso" not in started:
+            raise RuntimeError("exokg-virtuoso fronts the virtuoso server: list virtuoso before it in --servers")
+        return exokg_server(data, tmp, workers, cache=False, backend=started["virtuoso"].url,
+                            backend_dataset=backend_dataset)
+
+    return start
 
 
 # name → (description, starter(data, tmp, workers, started)), ``started`` being the servers already running
@@ -338,10 +350,15 @@ SERVERS = {
               lambda data, tmp, workers, started: exokg_server(data, tmp, workers, cache=True)),
     "exokg-nocache": ("exokg (gunicorn, cache off)",
                       lambda data, tmp, workers, started: exokg_server(data, tmp, workers, cache=False)),
+    "exokg-disk": ("exokg (gunicorn, cache off, on-disk store)",
+                   lambda data, tmp, workers, started: exokg_server(data, tmp, workers, cache=False, disk=True)),
     "oxigraph-mem": ("Oxigraph server, in memory", lambda data, tmp, workers, started: oxigraph_memory(data, tmp)),
     "oxigraph-disk": ("Oxigraph server, on disk", lambda data, tmp, workers, started: oxigraph_disk(data, tmp)),
     "virtuoso": ("Virtuoso 7 (Debian)", lambda data, tmp, workers, started: virtuoso(data, tmp)),
-    "exokg-virtuoso": ("exokg --backend Virtuoso (cache off)", _exokg_on_virtuoso),
+    "exokg-virtuoso": ("exokg --backend Virtuoso --backend-dataset backend-default (cache off)",
+                       _exokg_on_virtuoso("backend-default")),
+    "exokg-virtuoso-explicit": ("exokg --backend Virtuoso, our graphs sent as the dataset (cache off)",
+                                _exokg_on_virtuoso("explicit")),
     "rdflib-endpoint": ("rdflib-endpoint (FastAPI + rdflib)",
                         lambda data, tmp, workers, started: rdflib_endpoint(data, tmp)),
 }

@@ -169,7 +169,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         return serve(args.host, args.port, args.data, workers=args.workers, threads=args.threads,
-                     query_timeout=args.query_timeout, backend=args.backend)
+                     query_timeout=args.query_timeout, backend=args.backend, backend_dataset=args.backend_dataset)
     except (DatasetMissing, SettingsError, BackendError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -252,6 +252,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", metavar="URL", default=None,
                    help="answer from this SPARQL 1.1 query endpoint (loaded with 'exokg push') instead of the build "
                         "(default: EXOKG_BACKEND)")
+    p.add_argument("--backend-dataset", choices=("explicit", "backend-default"), default=None,
+                   help="a query naming no dataset is sent with our graphs as its dataset (explicit), or without "
+                        "one, over the backend's own default graph (faster on Virtuoso; default: EXOKG_BACKEND_DATASET "
+                        "or explicit)")
     p.add_argument("--query-timeout", type=float, default=None, metavar="SECONDS",
                    help="stop a query after this long (default: EXOKG_QUERY_TIMEOUT or 10)")
     p.set_defaults(func=cmd_serve)

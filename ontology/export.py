@@ -15,14 +15,9 @@ from pathlib import Path
 
 from rdflib import Graph
 from rdflib.namespace import OWL, RDF
-from rdflib.compare import to_canonical_graph
 
-from exokg.ontology.reason import JAVA_HINT, ReasonerUnavailable, java_available
-
-
-def sorted_ntriples(graph: Graph) -> bytes:
-    lines = to_canonical_graph(graph).serialize(format="nt", encoding="utf-8").decode("utf-8").splitlines()
-    return ("\n".join(sorted(set(line for line in lines if line.strip()))) + "\n").encode("utf-8")
+from exokg.canonical import sorted_ntriples
+from exokg.ontology.reason import JAVA_HINT, QUICK_JVM_OPTIONS, ReasonerUnavailable, java_available
 
 
 def _hermit_dir() -> Path:
@@ -42,7 +37,7 @@ def owl_xml(ontology: Graph) -> bytes:
         source.write_bytes(sorted_ntriples(ontology))
         # Save <file> <nt|rdf|other> <out>: any format name but nt and rdf means OWL/XML.
         done = subprocess.run(
-            ["java", "-cp", f"{hermit}:{hermit / 'HermiT.jar'}", "Save", str(source), "owx", str(target)],
+            ["java", *QUICK_JVM_OPTIONS, "-cp", f"{hermit}:{hermit / 'HermiT.jar'}", "Save", str(source), "owx", str(target)],
             capture_output=True, text=True, timeout=300,
         )
         if done.returncode != 0 or not target.exists():

@@ -8,9 +8,13 @@ evaluates by sending the query to the backend with the SPARQL 1.1 Protocol:
 
 - the engine's safety screen runs here first, unchanged (SERVICE allow-list, FROM and
   default-graph-uri restricted to our graphs), so only a query this server would run is forwarded;
-- the RDF dataset is always sent explicitly (``default-graph-uri`` / ``named-graph-uri``): the default
+- the RDF dataset is sent explicitly (``default-graph-uri`` / ``named-graph-uri``): the default
   graph is the union of our named graphs, never whatever else the backend holds (Virtuoso's system
-  graphs, say), and a query's FROM is honoured through the same parameters (Protocol 2.1.4);
+  graphs, say), and a query's FROM is honoured through the same parameters (Protocol 2.1.4). With
+  ``dataset="backend-default"`` (EXOKG_BACKEND_DATASET) a query that names no dataset is sent without
+  one, to be answered over the backend's own default graph: Virtuoso answers some queries several times
+  faster so (docs/benchmarks.md), at the price of seeing its other graphs too. At start-up the backend's
+  default graph must hold at least our triples; what it holds beyond them is logged;
 - the project's prefixes are declared in front of the query, as the embedded store predeclares them;
 - the backend's answer (SPARQL JSON results, or N-Triples) is parsed and written again by this
   server's own serializers, so content negotiation, the row cap and the byte cap are exactly those of
@@ -24,6 +28,7 @@ Specs: https://www.w3.org/TR/sparql11-protocol/ and https://www.w3.org/TR/sparql
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 import time
@@ -43,6 +48,7 @@ SOLUTIONS_MEDIA = "application/sparql-results+json"
 GRAPH_MEDIA = "application/n-triples"
 VERSION_SECONDS = 30.0  # how long a version (the backend's triple counts) is trusted before it is asked again
 READ_FACTOR = 8  # the backend's JSON may be this many times larger than the answer we may send
+log = logging.getLogger("exokg.server")
 
 # The query form: the first keyword after the prologue (comments, BASE, PREFIX). A query this does not
 # recognise (odd spacing, codepoint escapes) is parsed by rdflib instead.
@@ -71,12 +77,14 @@ class RemoteStore:
     """The dataset held by a SPARQL 1.1 query endpoint (see the module docstring)."""
 
     engine = "remote"  # the X-Exokg-Engine header
+    storage = "remote"  # where the data is held (/health)
 
-    def __init__(self, endpoint: str, build_dir: Path | None = None, timeout: float = 10.0):
+    def __init__(self, endpoint: str, build_dir: Path | None = None, timeout: float = 10.0, dataset: str = "explicit"):
         parts = urllib.parse.urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise BackendError(f"{endpoint!r} is not an http(s) SPARQL endpoint URL")
         self.endpoint = endpoint
+        self.dataset = dataset
         self.endpoints = (endpoint,)  # the query processes' network guard lets them reach it
         self.timeout = timeout
         self.graph_iris = {name: URIRef(GRAPH[name]) for name in NAMED_GRAPHS}
@@ -89,14 +97,28 @@ class RemoteStore:
         if not any(self.info.triples.values()):
             raise BackendError(f"{endpoint} holds none of our graphs ({', '.join(str(i) for i in self.graph_iris.values())}); "
                                f"load them first: exokg push {endpoint} --graph-store <its graph store URL>")
+        self.beyond_ours = 0  # triples of the backend's default graph that are not in our graphs
+        if dataset == "backend-default":
+            own_default = self._count("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", own_dataset=True)
+            if own_default < self.info.union_triples:
+                raise BackendError(f"{endpoint}: its default graph holds {own_default} triples, fewer than the "
+                                   f"{self.info.union_triples} of our graphs' union, so EXOKG_BACKEND_DATASET=backend-default "
+                                   "would lose answers; make the default graph the union of the named graphs "
+                                   "(oxigraph serve --union-default-graph), or use the explicit dataset")
+            self.beyond_ours = own_default - self.info.union_triples
+            if self.beyond_ours:
+                log.warning("%s: the backend's default graph holds %d triples beyond our graphs; queries that name "
+                            "no dataset see them too (EXOKG_BACKEND_DATASET=backend-default)", endpoint, self.beyond_ours)
 
     # --- what the engine and the routes read -----------------------------------------------------
 
-    def _count(self, text: str) -> int:
+    def _count(self, text: str, own_dataset: bool = False) -> int:
+        """A COUNT over our graphs' union (or, ``own_dataset``, over the backend's own default graph)."""
         from exokg.server.engine import ClientError
 
+        ours = list(self.graph_iris.values())
         try:
-            rows = self._select(text, None, None)
+            rows = self._select(text, None, None) if own_dataset else self._select(text, ours, ours)
             return int(rows[0]["n"].value) if rows else 0
         except ClientError as exc:  # the URL answers, but not as a SPARQL endpoint would
             raise BackendError(f"{self.endpoint} is not answering as a SPARQL query endpoint: {exc.message}") from exc
@@ -166,6 +188,8 @@ class RemoteStore:
     # --- talking to the backend ------------------------------------------------------------------
 
     def _dataset_params(self, default, named) -> list[tuple[str, str]]:
+        if default is None and named is None and self.dataset == "backend-default":
+            return []  # the backend's own default graph and named graphs (checked at start-up)
         ours = [str(iri) for iri in self.graph_iris.values()]
         default = ours if default is None else (list(default) or [EMPTY_GRAPH])
         named = ours if named is None else (list(named) or [EMPTY_GRAPH])
@@ -280,4 +304,5 @@ def init_app(app) -> None:
     """With EXOKG_BACKEND set, answer from that endpoint: the store the engine finds in the app's config."""
     settings = app.config["EXOKG_SETTINGS"]
     if settings.backend:
-        app.config["EXOKG_BACKEND_STORE"] = RemoteStore(settings.backend, settings.data, timeout=settings.query_timeout)
+        app.config["EXOKG_BACKEND_STORE"] = RemoteStore(settings.backend, settings.data, timeout=settings.query_timeout,
+                                                        dataset=settings.backend_dataset)

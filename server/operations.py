@@ -1,7 +1,7 @@
 """Routes for whoever runs the server: /health, for load balancers and monitoring.
 
 200 while the dataset is loaded and the query processes are alive, 503 otherwise, with the facts as
-JSON: dataset version and triples, query processes alive/busy/killed for overrunning their timeout.
+JSON: dataset version, triples and storage (memory, disk or remote), query processes alive/busy/killed for overrunning their timeout.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def health():
     alive = pool.alive()
     body = {
         "status": "ok" if alive else "failing",
-        "dataset": {"version": store.version, "triples": store.info.triples},
+        "dataset": {"version": store.version, "triples": store.info.triples, "storage": store.storage},
         "query_processes": {"size": pool.size, "alive": alive, "busy": pool.busy, "killed": pool.killed,
                             "pids": pool.pids()},
     }

@@ -30,14 +30,17 @@ class _Server(BaseApplication):
 
 
 def serve(host: str, port: int, data: str | Path, workers: int = 2, threads: int = 4,
-          query_timeout: float | None = None, backend: str | None = None) -> int:
+          query_timeout: float | None = None, backend: str | None = None, backend_dataset: str | None = None) -> int:
     """Serve the build in ``data`` on host:port until interrupted; invalid settings raise at once.
 
-    ``backend``: a SPARQL endpoint holding the data instead of ``data`` (:mod:`exokg.server.backend`).
+    ``backend``: a SPARQL endpoint holding the data instead of ``data`` (:mod:`exokg.server.backend`);
+    ``backend_dataset``: how queries naming no dataset are sent to it (EXOKG_BACKEND_DATASET).
     """
     overrides = {"EXOKG_DATA": str(data)}
     if backend is not None:
         overrides["EXOKG_BACKEND"] = backend
+    if backend_dataset is not None:
+        overrides["EXOKG_BACKEND_DATASET"] = backend_dataset
     if query_timeout is not None:
         overrides["EXOKG_QUERY_TIMEOUT"] = query_timeout
     app = create_app(overrides)  # loaded here, before forking: a missing dataset stops us now

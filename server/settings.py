@@ -14,6 +14,11 @@ from urllib.parse import urlsplit
 from exokg.config import DEFAULT_BUILD_DIR
 
 
+# How a query without its own dataset reaches a backend (exokg.server.backend): with our graphs named as
+# the default graph, or relying on the backend's default graph being their union (faster on Virtuoso).
+BACKEND_DATASETS = ("explicit", "backend-default")
+
+
 class SettingsError(ValueError):
     """An operator setting is missing, malformed or out of range."""
 
@@ -27,6 +32,8 @@ class Settings:
     max_request_bytes: int = 2**20  # EXOKG_MAX_REQUEST_BYTES: request body, and query string of a GET
     query_memory_mb: int = 1024  # EXOKG_QUERY_MEMORY_MB: address space a query process may add
     query_processes: int = 2  # EXOKG_QUERY_PROCESSES: query processes per server process
+    fast_path_seconds: float = 1.0  # EXOKG_FAST_PATH_SECONDS: a query that took less runs in-thread when asked again (0: never)
+    memory_triples: int = 2_000_000  # EXOKG_MEMORY_TRIPLES: serve a dataset up to this size from memory (0: from disk)
     service_allowlist: tuple[str, ...] = ()  # EXOKG_SERVICE_ALLOWLIST: endpoints SERVICE may call (space-separated)
     update_token: str | None = None  # EXOKG_UPDATE_TOKEN: enables SPARQL Update for this bearer token
     cors_origin: str = "*"  # EXOKG_CORS_ORIGIN: Access-Control-Allow-Origin of the query routes
@@ -34,6 +41,7 @@ class Settings:
     public_base: str = ""  # EXOKG_PUBLIC_BASE: URL serving https://w3id.org/exokg/ (behind a proxy); "" = this server's root
     rate_limit: str | None = None  # EXOKG_RATE_LIMIT: per-client request limit, e.g. "60/minute" (off when unset)
     backend: str | None = None  # EXOKG_BACKEND: a SPARQL endpoint holding the data (exokg push) instead of the build
+    backend_dataset: str = "explicit"  # EXOKG_BACKEND_DATASET: "explicit" (send our graphs) or "backend-default"
     yasgui_dir: Path | None = None  # EXOKG_YASGUI_DIR: the YASGUI build for /query; None: node_modules of the repository
 
     @classmethod
@@ -53,6 +61,10 @@ class Settings:
         problems = []
         if self.cache_bytes < 0:
             problems.append("EXOKG_CACHE_BYTES must be 0 (no cache) or more")
+        if not 0 <= self.fast_path_seconds <= self.query_timeout:
+            problems.append("EXOKG_FAST_PATH_SECONDS must be between 0 (off) and EXOKG_QUERY_TIMEOUT")
+        if self.memory_triples < 0:
+            problems.append("EXOKG_MEMORY_TRIPLES must be 0 (always from disk) or more")
         if self.query_timeout <= 0:
             problems.append("EXOKG_QUERY_TIMEOUT must be positive")
         for name in ("max_rows", "max_response_bytes", "max_request_bytes", "query_memory_mb", "query_processes"):
@@ -69,6 +81,8 @@ class Settings:
                 problems.append(f"EXOKG_BACKEND: {self.backend!r} is not an http(s) SPARQL endpoint URL")
             if self.update_token is not None:
                 problems.append("EXOKG_UPDATE_TOKEN cannot be used with EXOKG_BACKEND: write to the backend store itself")
+        if self.backend_dataset not in BACKEND_DATASETS:
+            problems.append(f"EXOKG_BACKEND_DATASET: {self.backend_dataset!r} is not one of {', '.join(BACKEND_DATASETS)}")
         if self.rate_limit is not None:
             from limits import parse_many  # flask-limiter's own parser: what it accepts, we accept
 

@@ -24,9 +24,10 @@ from werkzeug.datastructures import MultiDict
 
 from exokg.server import conneg
 from exokg.server.cache import Entry, ResponseCache, answer_key
-from exokg.server.engine import Answer, ClientError, Job, run_update
+from exokg.server.engine import Answer, ClientError, Job, answer_query, run_update
 from exokg.server.executor import PoolBusy, QueryBug, QueryProcessDied, QueryTimeout
 from exokg.server.http import log, text_error
+from exokg.server.proven import ProvenFast
 from exokg.server.safety import Refused
 from exokg.server.service_description import describe, summary
 from exokg.server.settings import Settings
@@ -111,16 +112,42 @@ def _etag(version: str, job: Job) -> str:
     return answer_key(version, job.query, job.default_graphs, job.named_graphs, job.accept, job.formats, job.base)
 
 
-def current_cache() -> ResponseCache:
-    """This server process's response cache (made on first use, so never shared across a fork)."""
+def _per_process(name: str, make):
+    """The app's object ``name`` of this server process, made by ``make()`` on first use (never shared
+    across a fork: each gunicorn worker has its own)."""
     app = current_app._get_current_object()
-    cache = app.extensions.get("exokg.cache")
-    if cache is None or cache[0] != os.getpid():
+    held = app.extensions.get(name)
+    if held is None or held[0] != os.getpid():
         with _cache_lock:
-            cache = app.extensions.get("exokg.cache")
-            if cache is None or cache[0] != os.getpid():
-                cache = app.extensions["exokg.cache"] = (os.getpid(), ResponseCache(_settings().cache_bytes))
-    return cache[1]
+            held = app.extensions.get(name)
+            if held is None or held[0] != os.getpid():
+                held = app.extensions[name] = (os.getpid(), make())
+    return held[1]
+
+
+def current_cache() -> ResponseCache:
+    """This server process's response cache."""
+    return _per_process("exokg.cache", lambda: ResponseCache(_settings().cache_bytes))
+
+
+def current_proven() -> ProvenFast:
+    """This server process's record of queries proven fast."""
+    return _per_process("exokg.proven", lambda: ProvenFast(_settings().fast_path_seconds))
+
+
+def _evaluate(job: Job, version: str, settings: Settings) -> Answer:
+    """The answer to ``job``: in this thread when the query was proven fast on this data (see
+    :mod:`exokg.server.proven`), else in a query process, which may be killed at the timeout."""
+    store = current_store()
+    proven = current_proven() if settings.fast_path_seconds and store.engine == "oxigraph" else None
+    key = ProvenFast.key(version, job) if proven is not None else None
+    if proven is not None and key in proven:
+        g.exokg_log["venue"] = "thread"
+        return answer_query(store, settings, job)
+    answer = current_pool().run(job, settings.query_timeout)
+    if proven is not None:
+        proven.record(key, answer)
+    return answer
 
 
 def _not_modified(etag: str, modified: float) -> bool:
@@ -164,7 +191,7 @@ def _run_query(operation: Operation) -> Response:
         response.headers["X-Exokg-Cache"] = "hit"
         return _validators(response, etag, store.modified)
     try:
-        answer: Answer = current_pool().run(job, settings.query_timeout)
+        answer: Answer = _evaluate(job, version, settings)
     except QueryTimeout:
         g.exokg_log["timeout"] = True
         return text_error(503, f"the query ran longer than {settings.query_timeout:g} s, this endpoint's limit, and was "

@@ -4,11 +4,12 @@ Two stores answer the same contract (``query(text) -> rdflib.query.Result``, ``v
 ``info``, ``void``, ``graph_names()``, ``answer(plan, job, settings)``; the interface for other backends
 is described in docs and in :func:`init_app`):
 
-- :class:`OxigraphStore` (engine ``oxigraph``, the default): the Oxigraph store that ``exokg build``
-  writes into the build directory (``oxigraph/``), opened read-only by every process that queries it
-  (gunicorn workers and their query processes each open their own handle after fork: a RocksDB handle
-  must not cross a fork). A build without that directory (older builds) is loaded from ``exokg.trig``
-  into an in-memory Oxigraph store instead, with a log line. https://pyoxigraph.readthedocs.io/
+- :class:`OxigraphStore` (engine ``oxigraph``, the default): a dataset of up to ``EXOKG_MEMORY_TRIPLES``
+  triples is loaded from ``exokg.trig`` into an in-memory Oxigraph store before gunicorn forks; a bigger
+  one is served from the Oxigraph store that ``exokg build`` writes into the build directory
+  (``oxigraph/``), opened read-only by every process that queries it (gunicorn workers and their query
+  processes each open their own handle after fork: a RocksDB handle must not cross a fork).
+  https://pyoxigraph.readthedocs.io/
 - :class:`GraphStore` (engine ``rdflib``): an rdflib Dataset parsed from ``exokg.trig``; used when the
   operator enables SPARQL Update, whose semantics (and W3C tests) the rdflib path already covers.
 
@@ -90,6 +91,7 @@ class GraphStore:
     """The dataset in an rdflib Dataset: slow to query, but updatable (the operator's update mode)."""
 
     engine = "rdflib"  # which evaluator answers /sparql (the X-Exokg-Engine header)
+    storage = "memory"  # where the data is held (/health)
     endpoints: tuple[str, ...] = ()  # URLs its query processes must reach (none: the data is local)
 
     def __init__(self, build_dir: Path):
@@ -327,7 +329,13 @@ def _named_graphs_on_disk(path: Path, build_dir: Path) -> list[str]:
 
 
 class OxigraphStore:
-    """The dataset in Oxigraph: the build's on-disk store opened read-only, or dumps loaded in memory.
+    """The dataset in Oxigraph: in memory up to ``memory_triples`` triples, else the build's on-disk store.
+
+    Oxigraph's in-memory storage answers several times faster than its RocksDB storage (docs/benchmarks.md:
+    the Oxigraph server itself, in memory and on disk), so a dataset of at most ``memory_triples`` triples
+    (as the build's VoID counts them) is loaded from ``exokg.trig`` when the store is opened — in gunicorn's
+    master, before the fork, so workers and query processes share it copy-on-write. Loading costs about
+    4 s and 0.5 GB per million triples; a bigger dataset is served from the on-disk store, ready at once.
 
     The RocksDB handle is opened per process (``os.getpid()``), lazily: the gunicorn master only checks
     that the store opens, and each worker and query process opens its own read-only handle, which
@@ -337,7 +345,7 @@ class OxigraphStore:
     engine = "oxigraph"
     endpoints: tuple[str, ...] = ()
 
-    def __init__(self, build_dir: Path):
+    def __init__(self, build_dir: Path, memory_triples: int = 0):
         import pyoxigraph as ox
 
         self.build_dir = Path(build_dir)
@@ -352,28 +360,8 @@ class OxigraphStore:
         self._handles: dict[int, object] = {}
         self._lock, self._lock_owner = threading.Lock(), os.getpid()
         self._rdflib: Dataset | None = None
-        if self.path.is_dir():
-            self.in_memory = False
-            names = {URIRef(name) for name in _named_graphs_on_disk(self.path, self.build_dir)}
-            if not names:
-                raise DatasetMissing(f"{self.path}: the Oxigraph store holds no named graph; "
-                                     f"run 'exokg build --out {self.build_dir}' again")
-        else:
-            self.in_memory = True
-            log.warning("%s has no Oxigraph store (built before it was written); loading %s into memory — "
-                        "rebuild with 'exokg build' to serve from disk", self.build_dir, DATASET_FILE)
-            store = ox.Store()
-            try:
-                store.bulk_load(dump.read_bytes(), format=ox.RdfFormat.TRIG)
-            except (SyntaxError, ValueError, OSError) as exc:
-                raise DatasetMissing(f"{dump}: cannot parse the dataset: {exc}") from exc
-            names = {URIRef(g.value) for g in store.named_graphs() if isinstance(g, ox.NamedNode)}
-            if not names:
-                raise DatasetMissing(f"{dump}: the dataset holds no named graph; run 'exokg build --out {self.build_dir}'")
-            self._memory = store  # shared with forked processes copy-on-write: no threads, no files
         self.void = void_path.read_bytes()
         self.graph_iris = {name: URIRef(GRAPH[name]) for name in NAMED_GRAPHS}
-        self._graph_names = frozenset(set(self.graph_iris.values()) | names)
         try:
             counts = _void_counts(self.void)
         except (SyntaxError, ValueError) as exc:
@@ -388,9 +376,35 @@ class OxigraphStore:
             triples={name: counts.get(str(iri), 0) for name, iri in self.graph_iris.items()},
             union_triples=counts.get(DATASET_IRI, 0),
         )
+        if self.path.is_dir():  # checked even when serving from memory: a damaged build is refused either way
+            names = {URIRef(name) for name in _named_graphs_on_disk(self.path, self.build_dir)}
+            if not names:
+                raise DatasetMissing(f"{self.path}: the Oxigraph store holds no named graph; "
+                                     f"run 'exokg build --out {self.build_dir}' again")
+        if self.path.is_dir() and (self.info.union_triples > memory_triples or not dump.is_file()):
+            self.in_memory = False
+        else:
+            self.in_memory = True
+            if self.path.is_dir():
+                log.info("loading %s (%d triples) into memory", dump, self.info.union_triples)
+            else:
+                log.warning("%s has no Oxigraph store (built before it was written); loading %s into memory — "
+                            "rebuild with 'exokg build' to serve from disk", self.build_dir, DATASET_FILE)
+            store = ox.Store()
+            try:
+                with open(dump, "rb") as data:
+                    store.bulk_load(data, format=ox.RdfFormat.TRIG)
+            except (SyntaxError, ValueError, OSError) as exc:
+                raise DatasetMissing(f"{dump}: cannot parse the dataset: {exc}") from exc
+            names = {URIRef(g.value) for g in store.named_graphs() if isinstance(g, ox.NamedNode)}
+            if not names:
+                raise DatasetMissing(f"{dump}: the dataset holds no named graph; run 'exokg build --out {self.build_dir}'")
+            self._memory = store  # shared with forked processes copy-on-write: no threads, no files
+        self._graph_names = frozenset(set(self.graph_iris.values()) | names)
 
     version = property(lambda self: self.info.version)
     modified = property(lambda self: self.info.modified)
+    storage = property(lambda self: "memory" if self.in_memory else "disk")  # /health
 
     @property
     def oxigraph(self):
@@ -467,9 +481,10 @@ class OxigraphStore:
         return answer_with_oxigraph(self.oxigraph, plan, job, settings)
 
 
-def open_store(build_dir: Path, updatable: bool = False):
-    """The store for ``build_dir``: Oxigraph, or rdflib when updates must be applied to it."""
-    return GraphStore(build_dir) if updatable else OxigraphStore(build_dir)
+def open_store(build_dir: Path, updatable: bool = False, memory_triples: int = 0):
+    """The store for ``build_dir``: Oxigraph (in memory up to ``memory_triples`` triples), or rdflib when
+    updates must be applied to it."""
+    return GraphStore(build_dir) if updatable else OxigraphStore(build_dir, memory_triples)
 
 
 def init_app(app) -> None:
@@ -481,7 +496,8 @@ def init_app(app) -> None:
     settings = app.config["EXOKG_SETTINGS"]
     store = app.config.get("EXOKG_BACKEND_STORE")
     if store is None:
-        store = open_store(Path(settings.data), updatable=settings.updates_enabled)
+        store = open_store(Path(settings.data), updatable=settings.updates_enabled,
+                           memory_triples=settings.memory_triples)
         if settings.service_allowlist and store.engine != "rdflib":
             store.rdflib_dataset()  # parsed before the fork, shared by every query process
     app.extensions["exokg.store"] = store

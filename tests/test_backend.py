@@ -295,3 +295,58 @@ def test_exokg_serve_backend(build_dir, backend, tmp_path):
             assert response.headers["X-Exokg-Engine"] == "remote"
             lines = response.read().decode().splitlines()
     assert lines[0] == "f,label" and len(lines) == 6 and lines[1].startswith("https://w3id.org/exokg/finding/ANG-001,")
+
+
+# --- EXOKG_BACKEND_DATASET=backend-default: the backend's own default graph --------------------------------
+
+@pytest.fixture(scope="module")
+def union_backend(build_dir, tmp_path_factory):
+    """An Oxigraph server whose default graph is the union of its graphs: ours, and someone else's."""
+    folder = tmp_path_factory.mktemp("oxigraph-union")
+    quads = folder / "data.nq"
+    stranger = f'<https://w3id.org/exokg/finding/TME-001> <http://www.w3.org/2000/01/rdf-schema#label> "not ours"@en <{STRANGER}> .\n'
+    quads.write_bytes((build_dir / "exokg.nq").read_bytes() + stranger.encode())
+    with running_oxigraph(folder / "oxigraph.log", data=quads) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def union_remote(build_dir, union_backend):
+    app = _app({"EXOKG_DATA": str(build_dir), "EXOKG_BACKEND": f"{union_backend}/query",
+                "EXOKG_BACKEND_DATASET": "backend-default"})
+    yield app
+    close_pool(app)
+
+
+@pytest.mark.parametrize("path", QUERIES, ids=lambda p: p.stem)
+def test_backend_default_dataset_same_answers(embedded, union_remote, path):
+    text = path.read_text(encoding="utf-8")
+    assert solutions(ask(union_remote, text)) == solutions(ask(embedded, text))
+
+
+def test_backend_default_dataset_sends_no_dataset_and_counts_what_it_adds(union_remote, embedded):
+    with union_remote.app_context():
+        from exokg.server.store import current_store
+
+        store = current_store()
+        assert store.dataset == "backend-default" and store.beyond_ours == 1
+        assert store._dataset_params(None, None) == []
+    union = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    theirs, mine = json.loads(ask(union_remote, union).data), json.loads(ask(embedded, union).data)
+    count = lambda body: int(body["results"]["bindings"][0]["n"]["value"])  # noqa: E731
+    assert count(theirs) == count(mine) + 1  # the documented price: the backend's other triples are seen
+    # a request that names its dataset still gets exactly that, and only our graphs may be named
+    named = ask(union_remote, union, **{"default-graph-uri": str(GRAPH["ontology"])})
+    assert solutions(named) == solutions(ask(embedded, union, **{"default-graph-uri": str(GRAPH["ontology"])}))
+    assert ask(union_remote, f"SELECT * FROM <{STRANGER}> WHERE {{ ?s ?p ?o }}").status_code == 403
+
+
+def test_backend_default_dataset_refused_when_the_default_graph_lacks_our_triples(build_dir, backend):
+    """The module's other server keeps its default graph apart from the named graphs: answers would be lost."""
+    with pytest.raises(BackendError, match="fewer than"):
+        _app({"EXOKG_DATA": str(build_dir), "EXOKG_BACKEND": f"{backend}/query", "EXOKG_BACKEND_DATASET": "backend-default"})
+
+
+def test_backend_dataset_setting_is_checked(build_dir):
+    with pytest.raises(SettingsError, match="EXOKG_BACKEND_DATASET"):
+        _app({"EXOKG_DATA": str(build_dir), "EXOKG_BACKEND": "http://127.0.0.1:9/sparql", "EXOKG_BACKEND_DATASET": "all"})

@@ -23,9 +23,10 @@ from exokg.config import GRAPH, NAMED_GRAPHS
 from exokg.server import conneg
 from exokg.server.app import create_app
 from exokg.server.cache import Entry, ResponseCache, normalize
-from exokg.server.engine import Job, answer_query
+from exokg.server.engine import Answer, Job, answer_query
+from exokg.server.proven import ProvenFast
 from exokg.server.safety import Refused
-from exokg.server.settings import Settings
+from exokg.server.settings import Settings, SettingsError
 from exokg.server.store import STORE_DIR, DatasetMissing, GraphStore, OxigraphStore, current_store, rdflib_internals
 from exokg.server.testing import LoopbackListener
 from exokg.server.workers import close_pool
@@ -36,9 +37,16 @@ TOKEN = "operator-token-for-tests-0123"
 FINDING = "https://w3id.org/exokg/finding/TME-001"
 
 
-@pytest.fixture(scope="module")
-def app(build_dir):
-    app = create_app({"EXOKG_DATA": str(build_dir)})
+# Every test through the app runs on both storages: the review graph in memory (the default at its size)
+# and the on-disk store read-only in every process (how datasets over EXOKG_MEMORY_TRIPLES are served).
+STORAGES = {"memory": "2000000", "disk": "0"}
+
+
+@pytest.fixture(scope="module", params=sorted(STORAGES))
+def app(build_dir, request):
+    app = create_app({"EXOKG_DATA": str(build_dir), "EXOKG_MEMORY_TRIPLES": STORAGES[request.param]})
+    with app.app_context():
+        assert current_store().storage == request.param
     yield app
     close_pool(app)
 
@@ -62,11 +70,26 @@ def test_build_writes_the_named_graphs_into_an_oxigraph_store(build_dir, rdflib_
     assert sum(1 for _ in quads) == rdflib_store.info.triples[name] > 0
 
 
-def test_oxigraph_store_reports_the_same_dataset_facts(rdflib_store, oxigraph_store):
-    assert oxigraph_store.info.triples == rdflib_store.info.triples
-    assert oxigraph_store.info.union_triples == rdflib_store.info.union_triples
-    assert oxigraph_store.graph_names() == rdflib_store.graph_names()
-    assert oxigraph_store.engine == "oxigraph" and not oxigraph_store.in_memory
+@pytest.mark.parametrize("memory_triples", [0, 10**9])
+def test_oxigraph_store_reports_the_same_dataset_facts(build_dir, rdflib_store, memory_triples):
+    store = OxigraphStore(build_dir, memory_triples)
+    assert store.info.triples == rdflib_store.info.triples
+    assert store.info.union_triples == rdflib_store.info.union_triples
+    assert store.graph_names() == rdflib_store.graph_names()
+    assert store.engine == "oxigraph" and store.in_memory == bool(memory_triples)
+
+
+@pytest.mark.parametrize("margin, storage", [(0, "memory"), (-1, "disk")])
+def test_memory_threshold_counts_the_union_triples(build_dir, rdflib_store, margin, storage):
+    """EXOKG_MEMORY_TRIPLES is inclusive: a dataset of exactly that many triples is served from memory."""
+    store = OxigraphStore(build_dir, rdflib_store.info.union_triples + margin)
+    assert store.storage == storage
+
+
+def test_health_names_the_storage(app):
+    with app.app_context():
+        expected = current_store().storage
+    assert app.test_client().get("/health").json["dataset"]["storage"] == expected
 
 
 # --- the contract: current_store().query(text) -> rdflib Result --------------------------------------------
@@ -124,6 +147,9 @@ def test_current_store_query_reports_a_malformed_query_as_a_value_error(app, iri
 # value above), which CSV cannot tell apart from a different string.
 SELECTS = [q for q in CONTRACT if not q.startswith("CONSTRUCT") and "Diameter" not in q] + [
     "SELECT ?f ?quote WHERE { ?f exo:supportingQuote ?quote } ORDER BY ?f ?quote LIMIT 25",  # quotes, commas
+    # escapes, tags, datatypes, unbound cells and terms repeated across rows (the writers remember terms)
+    'SELECT ?x ?y WHERE { VALUES (?x ?y) { ("a\\"b\\\\c\\n\\t é ☃ <&>"@en "1"^^xsd:integer) ("tab\\there" UNDEF) '
+    '(<https://w3id.org/exokg/x?a=1&b=2> "é") ("a\\"b\\\\c\\n\\t é ☃ <&>"@en "1"^^xsd:integer) (UNDEF "1.5"^^xsd:decimal) } }',
 ]
 RESULT_FORMATS = [f for f in conneg.TABLE if f.answers(conneg.SOLUTIONS)]
 GRAPH_FORMATS = [f for f in conneg.TABLE if f.answers(conneg.GRAPH)]
@@ -406,9 +432,15 @@ def test_a_build_without_the_store_is_loaded_into_memory(older_build, oxigraph_s
         close_pool(app)
 
 
-@pytest.mark.parametrize("damage", ["store", "store-and-dump", "dump-only", "void"])
-def test_missing_or_corrupt_data_stops_the_app(older_build, build_dir, damage):
-    if damage == "store":
+@pytest.mark.parametrize("damage, memory_triples", [
+    *[(damage, storage) for damage in ("store", "store-and-dump", "dump-only", "void") for storage in ("0", "2000000")],
+    ("dump-beside-store", "2000000"),  # served from memory: the dump is what is read
+])
+def test_missing_or_corrupt_data_stops_the_app(older_build, build_dir, damage, memory_triples):
+    if damage == "dump-beside-store":
+        shutil.copytree(build_dir / STORE_DIR, older_build / STORE_DIR)
+        (older_build / "exokg.trig").write_text("this is not TriG {")
+    elif damage == "store":
         (older_build / STORE_DIR).mkdir()
         (older_build / STORE_DIR / "CURRENT").write_text("MANIFEST-999999\n")
     elif damage == "store-and-dump":
@@ -419,4 +451,76 @@ def test_missing_or_corrupt_data_stops_the_app(older_build, build_dir, damage):
         (older_build / "void.ttl").unlink()
         shutil.copytree(build_dir / STORE_DIR, older_build / STORE_DIR)
     with pytest.raises(DatasetMissing, match="exokg build|cannot parse"):
-        create_app({"EXOKG_DATA": str(older_build)})
+        create_app({"EXOKG_DATA": str(older_build), "EXOKG_MEMORY_TRIPLES": memory_triples})
+
+
+# --- queries proven fast run in the server's thread ------------------------------------------------------------
+
+@pytest.fixture()
+def counting_app(build_dir, request):
+    """An app without response cache whose query pool counts the jobs it is handed."""
+    app = create_app({"EXOKG_DATA": str(build_dir), "EXOKG_CACHE_BYTES": "0", **getattr(request, "param", {})})
+    handed = []
+    with app.app_context():
+        from exokg.server.workers import current_pool
+
+        pool = current_pool()
+        run = pool.run
+        pool.run = lambda job, timeout: handed.append(job.query) or run(job, timeout)
+    yield app, handed
+    close_pool(app)
+
+
+def test_a_query_proven_fast_runs_in_the_thread(counting_app, monkeypatch):
+    app, handed = counting_app
+    with app.app_context():
+        from exokg.server.sparql import current_proven
+
+        monkeypatch.setattr(current_proven(), "floor", 0.0)  # the review's queries are all below the floor
+    client = app.test_client()
+    answers = [client.get("/sparql", query_string={"query": LOOKUP}, headers={"Accept": "text/csv"}) for _ in range(3)]
+    assert len(handed) == 1  # only the first went to a query process
+    assert all(a.status_code == 200 and a.headers["X-Exokg-Engine"] == "oxigraph" for a in answers)
+    assert answers[0].data == answers[1].data == answers[2].data
+    # another dataset or another text is another query, not yet proven
+    client.get("/sparql", query_string={"query": LOOKUP, "default-graph-uri": str(GRAPH["asserted"])})
+    client.get("/sparql", query_string={"query": LOOKUP + " LIMIT 1"})
+    assert len(handed) == 3
+
+
+@pytest.mark.parametrize("counting_app", [{"EXOKG_FAST_PATH_SECONDS": "0"}, {}], indirect=True, ids=["off", "floor"])
+def test_no_fast_path_when_turned_off_or_below_the_floor(counting_app):
+    app, handed = counting_app
+    for _ in range(3):
+        assert app.test_client().get("/sparql", query_string={"query": LOOKUP}).status_code == 200
+    assert len(handed) == 3
+
+
+@pytest.mark.parametrize("answer", [
+    Answer(200, "text/csv", b"", seconds=0.5, engine="rdflib"),  # allow-listed SERVICE: stays behind the guard
+    Answer(200, "text/csv", b"", seconds=2.0, engine="oxigraph"),  # too slow to be trusted in a thread
+    Answer(503, "text/plain", b"", seconds=0.1, engine="oxigraph"),
+    Answer(400, "text/plain", b"", seconds=0.1),
+    Answer(200, "text/csv", b"", seconds=0.001, engine="oxigraph"),  # its cost is Python: processes run that in parallel
+], ids=["rdflib", "slow", "error", "client-error", "below-the-floor"])
+def test_only_fast_complete_oxigraph_answers_are_proven(answer):
+    proven = ProvenFast(seconds=1.0)
+    key = ProvenFast.key("v1", Job("ASK {}"))
+    proven.record(key, answer)
+    assert key not in proven
+
+
+def test_proven_queries_are_per_version_and_bounded():
+    proven = ProvenFast(seconds=1.0, size=2)
+    fast = Answer(200, "text/csv", b"", seconds=0.05, engine="oxigraph")
+    keys = [ProvenFast.key("v1", Job(f"ASK {{ ?s ?p {n} }}")) for n in range(3)]
+    for key in keys:
+        proven.record(key, fast)
+    assert [key in proven for key in keys] == [False, True, True]
+    assert ProvenFast.key("v2", Job("ASK { ?s ?p 2 }")) not in proven
+    assert ProvenFast.key("v1", Job("  ASK { ?s ?p 2 }\r\n")) in proven  # the cache's normalization
+
+
+def test_fast_path_seconds_is_checked():
+    with pytest.raises(SettingsError, match="EXOKG_FAST_PATH_SECONDS"):
+        Settings.load({"EXOKG_FAST_PATH_SECONDS": "30", "EXOKG_QUERY_TIMEOUT": "10"}, environ={})

@@ -129,11 +129,12 @@ def test_worker_killed_mid_query_is_replaced(build_dir, tmp_path):
         _wait_for(lambda: not any(alive(p) for p in running), "orphaned query processes gone", seconds=30)
 
 
-def test_workers_shut_down_cleanly(build_dir, tmp_path):
+@pytest.mark.parametrize("memory_triples", ["0", "2000000"], ids=["disk", "memory"])
+def test_workers_shut_down_cleanly(build_dir, tmp_path, memory_triples):
     """SIGTERM ends every worker normally: none dies of a signal (RocksDB opened in the master before the
-    fork made each worker crash with SIGSEGV at exit)."""
+    fork made each worker crash with SIGSEGV at exit; the in-memory store is made before the fork)."""
     log = tmp_path / "gunicorn.log"
-    with gunicorn(build_dir, log, 2, {}) as (master, base):
+    with gunicorn(build_dir, log, 2, {"EXOKG_MEMORY_TRIPLES": memory_triples}) as (master, base):
         assert [get(base + "/sparql", LIGHT.format(n))[0] for n in range(4)] == [200] * 4
         master.send_signal(signal.SIGTERM)
         assert master.wait(timeout=BOUND) == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -206,3 +207,16 @@ def test_inconsistent_graph_stops_the_build_and_keeps_the_previous_output(monkey
     assert "vesicle/TME-004 is both exo:SmallExtracellularVesicle and exo:Microvesicle" in err
     assert "graph/tables/table1_tumor_microenvironment.tsv:5" in err
     assert [p.name for p in out.iterdir()] == ["previous.txt"]
+
+
+@pytest.mark.parametrize("operator", [None, "-Xmx3g"])
+def test_quick_jvm_options_are_set_only_meanwhile_and_never_over_the_operators(monkeypatch, operator):
+    from exokg.ontology.reason import QUICK_JVM_OPTIONS, jvm_options
+
+    if operator is None:
+        monkeypatch.delenv("JDK_JAVA_OPTIONS", raising=False)
+    else:
+        monkeypatch.setenv("JDK_JAVA_OPTIONS", operator)
+    with jvm_options(QUICK_JVM_OPTIONS):
+        assert os.environ["JDK_JAVA_OPTIONS"] == (operator or " ".join(QUICK_JVM_OPTIONS))
+    assert os.environ.get("JDK_JAVA_OPTIONS") == operator

@@ -1,0 +1,36 @@
+"""Byte-identical N-Triples for the same graph, whatever order rdflib keeps its triples in or labels its
+blank nodes: the dumps, and the OWL API's input, are the same file for the same graph in every build."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rdflib import BNode, Graph
+from rdflib.compare import to_canonical_graph
+
+
+def sorted_ntriples(graph: Graph) -> bytes:
+    """Byte-identical for the same graph: canonical blank-node labels, lines sorted.
+
+    Only the triples that touch a blank node are canonicalized (the labels depend on those alone), which
+    spares rdflib's costly canonicalization the bulk of the graph.
+    """
+    blank, plain = set(), Graph()
+    for triple in graph:
+        if any(isinstance(term, BNode) for term in triple):
+            blank.add(triple)
+        else:
+            plain.add(triple)
+    lines = plain.serialize(format="nt", encoding="utf-8").decode("utf-8").splitlines()
+    lines += _canonical_lines(frozenset(blank))
+    return ("\n".join(sorted(set(line for line in lines if line.strip()))) + "\n").encode("utf-8")
+
+
+@lru_cache(maxsize=4)  # the ontology's blank nodes are written three times per build: nq, nt and owx input
+def _canonical_lines(triples: frozenset) -> tuple[str, ...]:
+    if not triples:
+        return ()
+    graph = Graph()
+    for triple in triples:
+        graph.add(triple)
+    return tuple(to_canonical_graph(graph).serialize(format="nt", encoding="utf-8").decode("utf-8").splitlines())
