@@ -45,6 +45,8 @@ def _json_fragment(term) -> str:
     """``term`` as its JSON results object, already encoded (the writer joins fragments: no dict per term)."""
     if isinstance(term, ox.NamedNode):
         return '{"type":"uri","value":' + _json(term.value) + "}"
+    if isinstance(term, ox.BlankNode):
+        return '{"type":"bnode","value":' + _json(term.value) + "}"
     if isinstance(term, ox.Literal):
         if term.language:
             return '{"type":"literal","value":' + _json(term.value) + ',"xml:lang":' + _json(term.language) + "}"
@@ -52,7 +54,8 @@ def _json_fragment(term) -> str:
         if datatype == XSD_STRING:
             return '{"type":"literal","value":' + _json(term.value) + "}"
         return '{"type":"literal","value":' + _json(term.value) + ',"datatype":' + _json(datatype) + "}"
-    return _json(_json_term(term))
+    return ('{"type":"triple","value":{"subject":' + _json_fragment(term.subject) + ',"predicate":'
+            + _json_fragment(term.predicate) + ',"object":' + _json_fragment(term.object) + "}}")
 
 
 def _memoized(write):
@@ -67,22 +70,6 @@ def _memoized(write):
         return text
 
     return written
-
-
-def _json_term(term) -> dict:
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, ox.Literal):
-        out = {"type": "literal", "value": term.value}
-        if term.language:
-            out["xml:lang"] = term.language
-        elif term.datatype.value != XSD_STRING:
-            out["datatype"] = term.datatype.value
-        return out
-    return {"type": "triple", "value": {"subject": _json_term(term.subject), "predicate": _json_term(term.predicate),
-                                        "object": _json_term(term.object)}}
 
 
 def _xml_term(term) -> str:

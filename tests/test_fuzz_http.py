@@ -148,18 +148,19 @@ PATHS = ["/sparql", "/sparql/", "/health", "/.well-known/void", "/openapi.json",
 
 # --- the tests -------------------------------------------------------------------------------------------
 
+def _sender(client, method: str, text: str):
+    """A call sending ``text`` as a query the way ``method`` names: GET, POST form or POST body."""
+    if method == "GET":
+        return lambda: client.get("/sparql", query_string={"query": text})
+    if method == "POST form":
+        return lambda: client.post("/sparql", data={"query": text})
+    return lambda: client.post("/sparql", data=text.encode("utf-8", "surrogatepass"), content_type="application/sparql-query")
+
+
 @FUZZ
 @given(text=malformed, method=st.sampled_from(["GET", "POST form", "POST body"]))
 def test_malformed_queries(app, text, method):
-    client = app.test_client()
-    if method == "GET":
-        call = lambda: client.get("/sparql", query_string={"query": text})  # noqa: E731
-    elif method == "POST form":
-        call = lambda: client.post("/sparql", data={"query": text})  # noqa: E731
-    else:
-        call = lambda: client.post("/sparql", data=text.encode("utf-8", "surrogatepass"),  # noqa: E731
-                                   content_type="application/sparql-query")
-    assert_answered(bounded(call), "malformed queries")
+    assert_answered(bounded(_sender(app.test_client(), method, text)), "malformed queries")
 
 
 @FUZZ
@@ -191,14 +192,7 @@ def test_a_deep_syntax_error_is_a_400(app, shape, depth):
 @given(case=huge_literal())
 def test_huge_literals(app, case):
     method, text = case
-    client = app.test_client()
-    if method == "GET":
-        call = lambda: client.get("/sparql", query_string={"query": text})  # noqa: E731
-    elif method == "POST form":
-        call = lambda: client.post("/sparql", data={"query": text})  # noqa: E731
-    else:
-        call = lambda: client.post("/sparql", data=text.encode(), content_type="application/sparql-query")  # noqa: E731
-    response = bounded(call)
+    response = bounded(_sender(app.test_client(), method, text))
     assert_answered(response, "huge literals")
     if len(text.encode()) > 2 * MAX_REQUEST_BYTES:  # far over the cap: refused before any parsing
         assert response.status_code in (413, 414), response.status_code

@@ -73,12 +73,16 @@ def test_a_sparql_constraint_result_comes_from_oxigraph(review):
 REASON_INPUTS = ["review", "synthetic-2"] + [str(p.relative_to(DATA)) for p in REASON_EXAMPLES]
 
 
+def _reasoning_data(name: str, review, synthetic2) -> Graph:
+    """The asserted triples reasoned over: a reasoning example is read beside the review's asserted graph."""
+    if name in ("review", "synthetic-2"):
+        return _data(name, review, synthetic2)
+    return review["asserted"] + Graph().parse(DATA / name, format="turtle")
+
+
 @pytest.mark.parametrize("name", REASON_INPUTS)
 def test_rules_on_oxigraph_derive_the_same_closure(name, review, synthetic2):
-    if name in ("review", "synthetic-2"):
-        data = _data(name, review, synthetic2)
-    else:
-        data = review["asserted"] + Graph().parse(DATA / name, format="turtle")
+    data = _reasoning_data(name, review, synthetic2)
     data = data + review["ontology"]
     ruleset = compile_rules(review["ontology"])
     expected = materialize(ruleset, data)
@@ -121,10 +125,7 @@ def test_finding_rows_rename_every_id(synthetic):
 def test_clashes_found_on_oxigraph_are_the_rules_clashes(name, review, synthetic2):
     from exokg.ontology.reason import clashes_in_store, find_clashes, materialize_store, oxigraph_store
 
-    if name in ("review", "synthetic-2"):
-        data = _data(name, review, synthetic2)
-    else:
-        data = review["asserted"] + Graph().parse(DATA / name, format="turtle")
+    data = _reasoning_data(name, review, synthetic2)
     ruleset = compile_rules(review["ontology"])
     expected = find_clashes(ruleset, materialize(ruleset, data + review["ontology"]), {"asserted": data}, review["ontology"])
     store = oxigraph_store(data, review["ontology"])
