@@ -24,7 +24,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TESTS = ["tests/test_fuzz_http.py", "tests/test_fuzz_curated.py", "tests/test_faults.py", "tests/test_security.py"]
+TESTS = ["tests/test_fuzz_http.py", "tests/test_fuzz_curated.py", "tests/test_faults.py", "tests/test_security.py",
+         "tests/test_concurrency.py"]
 SECURITY_GROUPS = {  # test function → what it tries
     "test_ssrf_is_refused_without_a_connection": "SSRF (beyond tests/test_server_safety.py), 0 connections to a loopback listener",
     "test_update_without_the_token_changes_nothing": "SPARQL Update without the operator's token",
@@ -75,6 +76,43 @@ FINDINGS = """\
 - Open: the light query's p95 grows by more than 3x while two heavy queries run on this 2-core machine: each
   heavy query keeps one core busy until the timeout kills it. Lowering the priority (nice) of a query process
   once it has run past a second would protect short queries (`server/executor.py`).
+"""
+
+
+# Issue 16: what a server process's threads share, and whether each is safe to share (kept by hand: an audit)
+SHARED_OBJECTS = """\
+The 500s of issue 16 (`TypeError: Param.postParse2() missing 1 required positional argument: 'tokenList'` in
+`rdflib.plugins.sparql.parser.parseQuery`) came from RDFLib's SPARQL parser run by several threads of one gunicorn
+worker at once. pyparsing learns how many arguments each parse action takes on the action's first calls
+(`pyparsing.core._trim_arity`): it tries, catches the `TypeError`, and moves a counter shared by all threads. Two
+threads learning at once move it twice, and once one call succeeded the wrong count stays for good, so the worker
+failed most screened queries from then on. A worker's own parser is first used by the in-thread path (the first
+time a query is asked it is answered, and parsed, in a query process), which is why only large data, where queries
+take over the 5 ms floor of `server/proven.py`, with the response cache off, showed it.
+
+The fix (`server/store.py` `RDFLIB_LOCK`): every use of RDFLib's parser, evaluator and serializers in a server
+process holds one re-entrant lock (`rdflib_internals()` takes it; `engine._translate` parses and translates inside
+it). The screen keeps its verdict per distinct (query text, base IRI, SERVICE allow-list) (`engine._Verdicts`,
+4096 texts per process), so a query proven fast is parsed once per process, not once per request. Query processes
+are forked with that lock held (`QueryPool(fork_guard=...)`), so no child copies a parse or an update half done,
+and each child gets a fresh lock (`os.register_at_fork`). `tests/test_concurrency.py` is the regression test.
+
+| shared between a worker's threads | safe? | why |
+|---|---|---|
+| RDFLib's SPARQL parser (pyparsing grammar, module globals) | now yes | was not: the bug above; now under `RDFLIB_LOCK` |
+| `warnings` filters (`rdflib_internals`, the fork in `executor._spawn`) | now yes | `warnings.catch_warnings` swaps the process-wide filter list; two threads inside it at once restore each other's filters (RDFLib's deprecation warnings leaking, or our ignores lost). Both now run under `RDFLIB_LOCK` |
+| the rdflib `Dataset` of update mode (`GraphStore.dataset`) | now yes | an update (`run_update`) and a page's query (`GraphStore.query`, in the request thread) could run at once; RDFLib's in-memory store is not safe to iterate while it changes, and its answers are lazy. Both now run under `RDFLIB_LOCK`, the page's answer read whole inside it. /sparql queries read it in query processes, forked after each update |
+| the rdflib `Dataset` for allow-listed SERVICE (`OxigraphStore.rdflib_dataset()`) | yes | parsed before the fork; only query processes (one thread each) evaluate with it: an rdflib answer is never proven fast, so never evaluated in-thread |
+| pyoxigraph `Store` (in memory, or a read-only RocksDB handle per process) | yes | Oxigraph's store is thread-safe (Rust `Send + Sync`) and releases the GIL while it evaluates; each on-disk handle is opened under a lock, once per process; answers are consumed by the thread that made them |
+| response cache (`server/cache.py`) | yes | an LRU behind a lock; entries are frozen dataclasses holding immutable bytes |
+| proven-fast table (`server/proven.py`) | yes | an LRU behind a lock; keys are tuples of strings |
+| screen verdicts (`engine._Verdicts`) | yes | a dict behind a lock; verdicts are frozen dataclasses; the FROM graphs are checked against the store on each request |
+| result writers' memo tables (`oxigraph_results._memoized`) | yes | made per answer, local to the thread writing it |
+| query-process pool (`server/executor.py`) | yes | idle processes in a `queue.LifoQueue`; the slot list, counters and forks under its lock; each process serves one job at a time |
+| per-process objects (`sparql._per_process`, `workers.current_pool`) | yes | made once under a lock (double-checked), keyed by pid so nothing crosses a fork |
+| rate limiter (flask-limiter 4.1, `limits` memory storage) | yes, nearly | counts behind a lock per key; the key's lock is made by a `defaultdict` on first use, so two requests of a new client at the very same instant may both pass one count: a count off by one, never an error |
+| remote backend client (`server/backend.py`) | yes | a new `urllib` connection per request; the version check behind a lock |
+| Flask `g`, `request` | yes | per request (context locals) |
 """
 
 
@@ -204,7 +242,10 @@ def render(tests: dict, path: dict, soaks: list[dict], examples: int) -> str:
         lines += [
             f"## Soak: {soak['minutes']:g} min, {soak.get('query_processes', 'default')} query processes per worker",
             "",
-            f"`bench/soak.py --minutes {soak['minutes']:g}`: concurrency {soak['concurrency']}, gunicorn with "
+            f"`bench/soak.py --minutes {soak['minutes']:g}`"
+            + (f" on `{soak['data']}`" if soak.get("data") else "")
+            + (" with " + ", ".join(f"{k}={v}" for k, v in soak["settings"].items()) if soak.get("settings") else "")
+            + f": concurrency {soak['concurrency']}, gunicorn with "
             f"{soak['workers']} workers, query timeout {soak['timeout_s']:g} s, a weighted mix (see the script). "
             f"Throughput {soak['throughput_rps']} req/s, p50 {soak['p50_ms']} ms, p95 {soak['p95_ms']} ms, errors {soak['errors']}, "
             f"workers replaced {soak['workers_replaced']}. Statuses: {soak['statuses']} (400 = the malformed query, 503 = the "
@@ -243,7 +284,8 @@ def render(tests: dict, path: dict, soaks: list[dict], examples: int) -> str:
     ]
     if tests["failures"]:
         lines += ["## Failing in this run", "", *[f"- `{f}`" for f in tests["failures"]], ""]
-    lines += ["## What these tests found (issue 9 session)", "", FINDINGS]
+    lines += ["## What these tests found (issue 9 session)", "", FINDINGS,
+              "## Threads of one server process: issue 16's audit", "", SHARED_OBJECTS]
     return "\n".join(lines)
 
 

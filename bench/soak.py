@@ -8,6 +8,7 @@ cut off by the timeout). Reports throughput, errors (an unexpected status or a b
 and the resident memory (RSS) of each worker and of its query processes at start and end.
 
     python bench/soak.py --data build [--minutes 10] [--concurrency 8] [--json out.json]
+    python bench/soak.py --data build --scale 160 --cache-bytes 0 --fast-path-seconds 0   # 10^6 triples, issue 16
 """
 
 from __future__ import annotations
@@ -47,6 +48,14 @@ MIX = [  # (name, weight, method, path, query or None, Accept, expected statuses
     ("malformed", 4, "GET", "/sparql", "SELECT ?x WHERE { ?x ", "application/sparql-results+json", (400,)),
     ("pathological", 1, "GET", "/sparql", "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }", "application/sparql-results+json", (503,)),
 ]
+# and the peer benchmark's mix (bench/queries), whose 03 says "from" in a comment: the safety screen parses
+# it with RDFLib, in the server's threads once it is proven fast (the 500s of issue 16 at 10^6 triples)
+sys.path.insert(0, str(Path(__file__).parent))
+import load  # noqa: E402  (bench/ is a folder of scripts, not a package)
+
+MIX += [(q.name, 2, "POST" if q.form == "CONSTRUCT" else "GET", "/sparql", q.text,
+         "application/n-triples" if q.form in ("CONSTRUCT", "DESCRIBE") else "application/sparql-results+json", (200,))
+        for q in load.load_mix()]
 
 
 def rss_kb(pid: int) -> int | None:
@@ -113,9 +122,9 @@ def client_loop(base: str, deadline: float, stats: dict, lock: threading.Lock, s
 
 
 def soak(data: Path, minutes: float, concurrency: int, log: Path, workers: int = 2, timeout: float = 3.0,
-         query_processes: int | None = None) -> dict:
+         query_processes: int | None = None, settings: dict[str, str] | None = None) -> dict:
     port = free_port()
-    env = {**os.environ, "EXOKG_DATA": str(data), "EXOKG_QUERY_TIMEOUT": str(timeout)}
+    env = {**os.environ, "EXOKG_DATA": str(data), "EXOKG_QUERY_TIMEOUT": str(timeout), **(settings or {})}
     if query_processes:
         env["EXOKG_QUERY_PROCESSES"] = str(query_processes)
     command = [str(Path(sys.executable).with_name("gunicorn")), "--config", "python:exokg.server.gunicorn_conf",
@@ -144,7 +153,7 @@ def soak(data: Path, minutes: float, concurrency: int, log: Path, workers: int =
     latency = sorted(stats["latency"])
     return {
         "minutes": round(elapsed / 60, 2), "concurrency": concurrency, "workers": workers, "timeout_s": timeout,
-        "query_processes": query_processes or "default",
+        "query_processes": query_processes or "default", "settings": settings or {},
         "requests": stats["requests"], "throughput_rps": round(stats["requests"] / elapsed, 1),
         "errors": stats["errors"], "error_samples": stats["error_samples"][:10],
         "statuses": dict(stats["statuses"]), "by_name": dict(stats["by_name"]),
@@ -162,11 +171,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--timeout", type=float, default=3.0, help="EXOKG_QUERY_TIMEOUT of the server (s)")
     parser.add_argument("--query-processes", type=int, help="EXOKG_QUERY_PROCESSES per worker (default: the server's)")
+    parser.add_argument("--scale", type=int, help="soak bench/synthetic.py's graph of this many times the review "
+                        "instead (160: about 10^6 triples; made once, kept in --cache)")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "exokg-bench-data",
+                        help="where synthetic data sets are kept between runs (shared with run_peers.py)")
+    parser.add_argument("--cache-bytes", help="EXOKG_CACHE_BYTES of the server (0: no response cache)")
+    parser.add_argument("--fast-path-seconds", help="EXOKG_FAST_PATH_SECONDS of the server (0: no in-thread evaluation)")
     parser.add_argument("--json", metavar="FILE", help="write the figures here")
     args = parser.parse_args(argv)
+    data = Path(args.data)
+    if args.scale:
+        import peers
+
+        data = peers.synthetic_data(args.scale, peers.review_data(data), args.cache).build_dir
+    settings = {key: value for key, value in (("EXOKG_CACHE_BYTES", args.cache_bytes),
+                                              ("EXOKG_FAST_PATH_SECONDS", args.fast_path_seconds)) if value is not None}
     with tempfile.TemporaryDirectory() as tmp:
-        figures = soak(Path(args.data), args.minutes, args.concurrency, Path(tmp) / "gunicorn.log", timeout=args.timeout,
-                       query_processes=args.query_processes)
+        figures = soak(data, args.minutes, args.concurrency, Path(tmp) / "gunicorn.log", timeout=args.timeout,
+                       query_processes=args.query_processes, settings=settings)
+    figures["data"] = str(data)
     print(f"{figures['minutes']} min at concurrency {figures['concurrency']}: {figures['requests']} requests, "
           f"{figures['throughput_rps']} req/s, {figures['errors']} errors, p95 {figures['p95_ms']} ms")
     for pid, start in figures["memory_start"].items():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import threading
 import time
 import urllib.error
 from dataclasses import dataclass
@@ -91,8 +92,10 @@ def syntax_error(kind: str, text: str, exc: ParseException) -> ClientError:
 
 
 def _translate(kind: str, text: str, parse, translate, base: str | None, prefixes: dict | None):
+    # rdflib_internals holds the lock every RDFLib parse needs: pyparsing is not thread-safe (store.RDFLIB_LOCK)
     try:
-        parsed = parse(text)
+        with rdflib_internals():
+            parsed = parse(text)
     except ParseException as exc:
         raise syntax_error(kind, text, exc) from exc
     except RecursionError as exc:
@@ -170,11 +173,53 @@ def _nesting(text: str) -> int:
     return deepest
 
 
+@dataclass(frozen=True)
+class _Verdict:
+    """What the screen learnt from parsing one query text: it passed the checks, calls SERVICE or not,
+    and the dataset its FROM / FROM NAMED clauses name (None: it has none)."""
+
+    service: bool
+    default: tuple[str, ...] | None
+    named: tuple[str, ...] | None
+
+
+class _Verdicts:
+    """The screen's verdicts per (query text, base IRI, SERVICE allow-list), ``size`` at most, thread-safe.
+
+    A query the screen must parse costs an RDFLib parse (milliseconds, under a process-wide lock: see
+    store.RDFLIB_LOCK); a query proven fast is asked again and again in the server's threads, so each
+    distinct text is parsed once per process. Only passing verdicts are kept: a refused query is parsed
+    again, so its error message is made afresh.
+    """
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._known: dict[tuple, _Verdict] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> _Verdict | None:
+        with self._lock:
+            verdict = self._known.pop(key, None)
+            if verdict is not None:
+                self._known[key] = verdict  # most recently used last
+            return verdict
+
+    def put(self, key: tuple, verdict: _Verdict) -> None:
+        with self._lock:
+            self._known[key] = verdict
+            while len(self._known) > self.size:
+                del self._known[next(iter(self._known))]
+
+
+_verdicts = _Verdicts()
+
+
 def screen(store, settings: Settings, job: Job, parse: bool = False) -> Plan:
     """Refuse what the server never does, before evaluation; return the query's plan.
 
     A dataset given in the protocol replaces the query's (SPARQL 1.1 Protocol 2.1.4). When only named
     graphs are given the default graph is empty, and the other way round (SPARQL 1.1 Query 13.2).
+    ``parse``: the caller needs RDFLib's translated query in the plan (the rdflib engine answers it).
     """
     if _nesting(job.query) > MAX_NESTING:
         raise ClientError(400, f"malformed query: it nests groups or expressions more than {MAX_NESTING} deep, "
@@ -187,16 +232,23 @@ def screen(store, settings: Settings, job: Job, parse: bool = False) -> Plan:
         default, named = tuple(job.default_graphs), tuple(job.named_graphs)
     if not parse and not _NEEDS_SCREENING.search(job.query):
         return Plan(job.query, default, named)
-    query = parse_query(job.query, job.base)
-    check_query(query.algebra, settings.service_allowlist)
-    service = any(node.name == "ServiceGraphPattern" for node in _nodes(query.algebra))
-    if default is None and query.algebra.datasetClause:
+    key = (job.query, job.base, settings.service_allowlist)
+    verdict = None if parse else _verdicts.get(key)
+    query = None
+    if verdict is None:
+        query = parse_query(job.query, job.base)
+        check_query(query.algebra, settings.service_allowlist)
         clauses = query.algebra.datasetClause
-        default = tuple(str(c["default"]) for c in clauses if "default" in c)
-        named = tuple(str(c["named"]) for c in clauses if "named" in c)
-        check_dataset(default, graphs, "FROM")
+        verdict = _Verdict(
+            service=any(node.name == "ServiceGraphPattern" for node in _nodes(query.algebra)),
+            default=tuple(str(c["default"]) for c in clauses if "default" in c) if clauses else None,
+            named=tuple(str(c["named"]) for c in clauses if "named" in c) if clauses else None)
+        _verdicts.put(key, verdict)
+    if default is None and verdict.default is not None:
+        default, named = verdict.default, verdict.named
+        check_dataset(default, graphs, "FROM")  # checked each time: an update may add or drop graphs
         check_dataset(named, graphs, "FROM NAMED")
-    return Plan(job.query, default, named, needs_rdflib=service, parsed=query)
+    return Plan(job.query, default, named, needs_rdflib=verdict.service, parsed=query)
 
 
 def choose_format(kind: str, form: str, job: Job) -> conneg.Format:

@@ -9,6 +9,7 @@ work really stops) and a fresh one is forked in its place, while the other proce
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -107,8 +108,10 @@ def _serve(conn, setup: Callable[[], None], work: Callable) -> None:
 class QueryPool:
     """``size`` query processes running ``work(job)``; :meth:`run` returns its result or raises."""
 
-    def __init__(self, size: int, work: Callable, setup: Callable[[], None] = lambda: None):
+    def __init__(self, size: int, work: Callable, setup: Callable[[], None] = lambda: None,
+                 fork_guard: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext):
         self.size = size
+        self._fork_guard = fork_guard  # held around each fork: what the child copies must be at rest
         self.owner = os.getpid()
         self._work = work
         self._setup = setup
@@ -123,7 +126,9 @@ class QueryPool:
             self._idle.put(self._spawn())
 
     def _spawn(self) -> _Slot:
-        with self._lock:  # one fork at a time, so no child holds the pipe of another being made
+        # one fork at a time, so no child holds the pipe of another being made; and the guard held, so that
+        # no other thread is half-way through what the child inherits (RDFLib's parser, an update)
+        with self._fork_guard(), self._lock:
             parent_end, child_end = _FORK.Pipe(duplex=True)
             process = _FORK.Process(target=_serve, args=(child_end, self._setup, self._work),
                                     name="exokg-query", daemon=True)

@@ -62,10 +62,29 @@ _RDFLIB_DEPRECATIONS = (
 )
 
 
+# RDFLib's SPARQL parser is not safe to run in two threads at once (issue 16): pyparsing finds out how many
+# arguments each parse action takes on its first calls (pyparsing.core._trim_arity), by trial and error on
+# state shared by every thread, so two threads parsing at once for the first time leave an action called
+# with the wrong arguments for good ("Param.postParse2() missing 1 required positional argument"). And
+# warnings.catch_warnings, used below, swaps the process's global filter list, so two threads inside it at
+# once restore each other's filters. So every use of RDFLib's parser, evaluator or serializers in a server
+# process holds this one lock (re-entrant: rdflib_internals nests). A query process is forked from a
+# threaded process, maybe while another thread holds it: the child gets a fresh lock (os.register_at_fork).
+RDFLIB_LOCK = threading.RLock()
+
+
+def _fresh_rdflib_lock() -> None:
+    global RDFLIB_LOCK
+    RDFLIB_LOCK = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_fresh_rdflib_lock)
+
+
 @contextlib.contextmanager
 def rdflib_internals():
-    """Run RDFLib code that triggers RDFLib's own deprecation warnings, without them."""
-    with warnings.catch_warnings():
+    """Run RDFLib code, holding :data:`RDFLIB_LOCK`, without the deprecation warnings RDFLib itself triggers."""
+    with RDFLIB_LOCK, warnings.catch_warnings():
         for message in _RDFLIB_DEPRECATIONS:
             warnings.filterwarnings("ignore", message=message, category=DeprecationWarning)
         yield
@@ -141,8 +160,13 @@ class GraphStore:
         return set(self.graph_iris.values()) | present
 
     def query(self, text: str) -> Result:
+        # Evaluated whole under the lock: RDFLib's answers are lazy, and an update (run_update, under the same
+        # lock) changing the in-memory store while a page's query iterates it would break the iteration.
         with rdflib_internals():
-            return self.dataset.query(text)
+            result = self.dataset.query(text)
+            if result.type == "SELECT":
+                result.bindings  # noqa: B018 - reading them evaluates the query
+            return result
 
     def rdflib_dataset(self) -> Dataset:
         return self.dataset

@@ -20,6 +20,7 @@ from exokg.server.engine import answer_query
 from exokg.server.executor import QueryPool, limit_memory
 from exokg.server.safety import install_network_guard
 from exokg.server.settings import Settings
+from exokg.server.store import rdflib_internals
 
 _lock = threading.Lock()
 
@@ -48,6 +49,8 @@ def current_pool() -> QueryPool:
                 settings.query_processes,
                 work=functools.partial(answer_query, store, settings),
                 setup=functools.partial(_prepare_query_process, settings, store),
+                # forks wait for any RDFLib parse or update in progress (and for its warnings filters)
+                fork_guard=rdflib_internals,
             )
             app.extensions["exokg.pool"] = pool
             atexit.register(pool.close)
