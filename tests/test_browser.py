@@ -152,6 +152,13 @@ def test_editor_completes_our_properties_with_labels(browser, server):
     assert all(h.startswith("exo:has") for h in hints), hints
     query = browser.execute_script("return window.exokgQuery.yasgui.getTab().getYasqe().getValue()")
     assert "PREFIX exo: <https://w3id.org/exokg/vocab/>" in query  # the prefix completer declared it
+    # And classes after `a`.
+    browser.execute_script("""const yasqe = window.exokgQuery.yasgui.getTab().getYasqe();
+        yasqe.setValue("PREFIX exo: <https://w3id.org/exokg/vocab/>\\nSELECT * WHERE {\\n  ?finding a "); yasqe.focus();
+        yasqe.getDoc().setCursor(yasqe.getDoc().lineCount() - 1, 1000);""")
+    _css(browser, "#yasgui .CodeMirror textarea")[0].send_keys("exo:TableF")
+    hints = _wait(browser, lambda b: [h.text for h in _css(b, ".CodeMirror-hints li")] or False, "class completions")
+    assert hints == ["exo:TableFinding \u2014 table finding"], hints
 
 
 def test_result_links_stay_on_this_server(browser, server):
