@@ -20,16 +20,21 @@ JAVA_HINT := HermiT needs a Java runtime (java on PATH). Debian/Ubuntu: sudo apt
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# setuptools says "Editable installation... be careful with folders named like your package" on every editable
+# install of a layout like ours (exokg.<step> mapped onto top-level folders): information, not a warning, so it
+# is not shown; any other warning is (tests/test_packaging.py checks that there is none).
+EDITABLE_NOTE := PYTHONWARNINGS="ignore:Editable installation"
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(EDITABLE_NOTE) $(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 # The query page's YASGUI (npm @zazuko/yasgui, pinned in package-lock.json), served by the server itself.
 # Without npm the page is a plain form, so a missing npm is reported, not an error.
 $(NPM_STAMP): package.json package-lock.json
-	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund; \
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: the query page will be a plain form (Debian: sudo apt-get install npm)" >&2; fi
 
 install: $(STAMP) $(NPM_STAMP) ## create .venv/ and install exokg with its test tools (.venv/bin/exokg), and YASGUI with npm

@@ -27,6 +27,7 @@ from exokg.config import GRAPH_DIR, BASE, DATASET_IRI, DCAT, EXO, GRAPH, LICENSE
 from exokg.canonical import sorted_ntriples
 from exokg.graph import curated
 from exokg.graph.triples import asserted_graph
+from exokg.jsonld import compacted, context
 from exokg.kgx import EDGES_FILE, NODES_FILE, kgx_tsv
 from exokg.mappings import FILE_NAME as SSSOM_FILE, sssom_tsv
 from exokg.ontology.export import owl_xml
@@ -158,7 +159,7 @@ def render(graphs: dict[str, Graph], corpus: curated.Corpus | None = None, owx: 
         "exokg.nq": sorted_nquads(graphs),
         "exokg.nt": sorted_ntriples(union),
         "exokg.ttl": union.serialize(format="turtle", encoding="utf-8"),
-        "exokg.jsonld": union.serialize(format="json-ld", encoding="utf-8", auto_compact=True),
+        "exokg.jsonld": compacted(union, context(graphs["ontology"])),  # the context /context.jsonld serves
         "ontology.ttl": bind_prefixes(ontology).serialize(format="turtle", encoding="utf-8"),
         "ontology.owl": ontology.serialize(format="xml", encoding="utf-8"),
         "exokg.owl": union.serialize(format="xml", encoding="utf-8"),

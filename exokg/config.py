@@ -63,6 +63,32 @@ def bind_prefixes(graph):
     return graph
 
 
+def prefixes_used(*graphs) -> dict[str, Namespace]:
+    """The entries of :data:`PREFIXES` that some IRI of ``graphs`` (a term, a literal's datatype, or a named
+    graph's name for a Dataset's quads) starts with: what a document of those graphs declares."""
+    namespaces = sorted(((str(ns), prefix) for prefix, ns in PREFIXES.items()), reverse=True)  # longest first
+    seen: set[str] = set()
+    used: set[str] = set()
+    for graph in graphs:
+        rows = graph.quads((None, None, None, None)) if hasattr(graph, "contexts") else graph
+        for row in rows:
+            for term in row:
+                term = getattr(term, "identifier", term)  # a quad's graph
+                if hasattr(term, "datatype"):  # a literal: only its datatype is an IRI
+                    term = term.datatype
+                    if term is None:
+                        continue
+                text = str(term)
+                if text in seen:
+                    continue
+                seen.add(text)
+                for namespace, prefix in namespaces:
+                    if text.startswith(namespace):
+                        used.add(prefix)
+                        break
+    return {prefix: namespace for prefix, namespace in PREFIXES.items() if prefix in used}
+
+
 # Where each kind of minted node lives under BASE; one segment per kind keeps IRIs readable.
 IRI_SEGMENTS = {
     "finding": "finding",

@@ -29,6 +29,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from exokg.config import BASE, DATASET_IRI, EXO, GRAPH, IAO_DEFINITION, IRI_SEGMENTS, OBOINOWL, ONTOLOGY_IRI, PREFIXES, bind_prefixes
+from exokg.jsonld import context, context_document
 from exokg.server import charts, conneg
 from exokg.server.http import text_error
 from exokg.server.sparql_results import serialize_graph
@@ -370,7 +371,7 @@ def unacceptable() -> Response:
 
 
 def rdf_response(graph: Graph, fmt: conneg.Format, negotiated: bool, base_path: str) -> Response:
-    response = Response(serialize_graph(graph, fmt), mimetype=fmt.media_type)
+    response = Response(serialize_graph(graph, fmt, served_context()), mimetype=fmt.media_type)
     return finish(response, fmt, negotiated, base_path)
 
 
@@ -429,6 +430,30 @@ def ontology_graph() -> Graph:
     for triple in current_store().query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{GRAPH.ontology}> {{ ?s ?p ?o }} }}").graph:
         graph.add(triple)
     return graph
+
+
+_contexts: dict[str, dict] = {}  # store version → the JSON-LD context of its ontology
+
+
+def served_context() -> dict:
+    """The one JSON-LD context (:func:`exokg.jsonld.context`) of the served ontology, as the build embeds it
+    in ``exokg.jsonld``; made once per data version."""
+    store = current_store()
+    found = _contexts.get(store.version)
+    if found is None:
+        found = context(ontology_graph())
+        _contexts.clear()
+        _contexts[store.version] = found
+    return found
+
+
+@blueprint.route("/context.jsonld", methods=["GET", "HEAD"])
+def context_document_view() -> Response:
+    """The JSON-LD context of entity documents and of the dump, for clients that reference it by URL."""
+    response = Response(context_document(served_context()), mimetype="application/ld+json")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
 
 
 def vocabulary_terms() -> list[tuple[str, list[Term]]]:

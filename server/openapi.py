@@ -49,10 +49,10 @@ KNOWN: dict[str, dict] = {
     "/sparql": {
         "get": {
             "summary": "SPARQL 1.1 query (https://www.w3.org/TR/sparql11-protocol/#query-via-get); "
-                       "without a query: the service description",
+                       "without a query: the service description (RDF), or the query editor for a browser (HTML)",
             "parameters": [_query_param("query", "a SPARQL 1.1 query"), *_DATASET_PARAMS],
             "responses": {**_QUERY_ANSWERS,
-                          "200": {"description": "the query's answer, or the service description",
+                          "200": {"description": "the query's answer, the service description, or the query editor",
                                   "content": {**_media(conneg.SOLUTIONS, conneg.BOOLEAN, conneg.GRAPH, conneg.PAGE)}}},
         },
         "post": {
@@ -78,7 +78,11 @@ KNOWN: dict[str, dict] = {
     "/openapi.json": {"get": {"summary": "this description",
                               "responses": {"200": {"description": "OpenAPI 3.0",
                                                     "content": {"application/json": {"schema": {"type": "object"}}}}}}},
-    "/query": {"get": {"summary": "the query editor (YASGUI) with the example queries",
+    "/sparql/description": {"get": {"summary": "the service description: a page, or RDF by Accept or format",
+                                    "parameters": [_query_param("format", "an RDF format by name or media type, or html")]}},
+    "/context.jsonld": {"get": {"summary": "the JSON-LD context of the entity documents and the dump"}},
+    "/query/terms.json": {"get": {"summary": "the prefixes, classes and properties the query editor completes"}},
+    "/query": {"get": {"summary": "the query editor (YASGUI) with the example queries, as at /sparql for browsers",
                        "parameters": [_query_param("query", "a query to open in the editor")]}},
     "/examples": {"get": {"summary": "the example queries"}},
     "/search": {"get": {"summary": "search the entities by label",

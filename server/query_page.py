@@ -10,25 +10,31 @@ Each file also documents the answer the query gives on the review graph, in the 
 ``answer:triple`` (an ``rdf:Statement``) for CONSTRUCT, and ``answer:evidence``, words of the review the answer
 rests on. The tests run every example against its answer; the served RDF leaves the answers out.
 
-The page uses YASGUI (npm ``@zazuko/yasgui``, installed by ``make install``) served by this server from
-``node_modules`` (or ``EXOKG_YASGUI_DIR``), never from a CDN; without those files it is a plain HTML form
-posting to /sparql.
+The page (served at /sparql to browsers, and at /query) uses YASGUI (npm ``@zazuko/yasgui``, installed by
+``make install``) served by this server from ``node_modules`` (or ``EXOKG_YASGUI_DIR``), never from a CDN;
+without those files it is a plain HTML form posting to /sparql. The editor completes the prefixes, classes
+and properties of the data, with their labels, from ``/query/terms.json`` (YASQE's LOV completers, which
+would call a public service, are off), and links our IRIs in result tables to this server (or
+``EXOKG_PUBLIC_BASE``), as the examples' ``schema:target`` names this server's endpoint.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, send_from_directory, url_for
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, SH, XSD
 
 from exokg.config import BASE, PREFIXES
 from exokg.server import conneg
+from exokg.server.entity import SPARQL_PREFIXES, href
 from exokg.server.http import text_error
 from exokg.server.sparql_results import serialize_graph
+from exokg.server.store import current_store
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 EXAMPLES = Namespace(BASE + "examples/")  # the examples' own IRIs: BASE/examples/<file stem>
@@ -111,11 +117,12 @@ def load_examples(directory: Path = EXAMPLES_DIR) -> tuple[Example, ...]:
     return tuple(read_example(path) for path in sorted(Path(directory).glob("*.ttl")))
 
 
-def prefix_declarations() -> Graph:
-    """The shared ``sh:declare`` block the examples point at, from the project's one prefix table."""
+def prefix_declarations(prefixes: dict | None = None) -> Graph:
+    """The shared ``sh:declare`` block the examples point at: ``prefixes`` (those the served data uses),
+    else the project's whole prefix table."""
     graph = Graph()
     graph.add((PREFIX_DECLARATIONS, RDF.type, URIRef("http://www.w3.org/2002/07/owl#Ontology")))
-    for prefix, namespace in sorted(PREFIXES.items()):
+    for prefix, namespace in sorted((PREFIXES if prefixes is None else prefixes).items()):
         declaration = BNode()
         graph.add((PREFIX_DECLARATIONS, SH.declare, declaration))
         graph.add((declaration, SH.prefix, Literal(prefix)))
@@ -123,16 +130,76 @@ def prefix_declarations() -> Graph:
     return graph
 
 
-def published(examples: tuple[Example, ...]) -> Graph:
-    """The examples as served: their SIB triples and the prefix declarations, without the test answers."""
-    graph = prefix_declarations()
+def published(examples: tuple[Example, ...], endpoint: str = str(ENDPOINT_IRI), prefixes: dict | None = None) -> Graph:
+    """The examples as served: their SIB triples and the prefix declarations, without the test answers, with
+    ``schema:target`` naming ``endpoint`` (the endpoint of the server that serves them)."""
+    graph = prefix_declarations(prefixes)
     for prefix, namespace in (("ex", EXAMPLES), ("sh", SH), ("schema", SCHEMA), ("rdfs", RDFS)):
         graph.bind(prefix, namespace)
     for example in examples:
         for s, p, o in example.graph:
             if s == example.iri and not str(p).startswith(str(ANSWER)):
-                graph.add((s, p, o))
+                graph.add((s, p, URIRef(endpoint) if (p, o) == (SCHEMA.target, ENDPOINT_IRI) else o))
     return graph
+
+
+def served_endpoint() -> str:
+    """The endpoint URL as this server's clients reach it: through ``EXOKG_PUBLIC_BASE``, else the request's host."""
+    return href(str(ENDPOINT_IRI)) if current_app.config["EXOKG_SETTINGS"].public_base else \
+        url_for("sparql.endpoint", _external=True)
+
+
+# --- completion terms ---------------------------------------------------------------------------------
+_TERMS_QUERY = SPARQL_PREFIXES + """
+SELECT ?term ?kind (SAMPLE(?l) AS ?label) WHERE {
+  { SELECT DISTINCT ?term ?kind WHERE {
+      { ?x a ?term BIND("class" AS ?kind) } UNION { ?term a owl:Class BIND("class" AS ?kind) }
+      UNION { ?x ?term ?y BIND("property" AS ?kind) }
+      UNION { ?term a ?type VALUES ?type { owl:ObjectProperty owl:DatatypeProperty owl:AnnotationProperty rdf:Property }
+              BIND("property" AS ?kind) }
+      FILTER(isIRI(?term)) } }
+  OPTIONAL { ?term rdfs:label ?l FILTER(LANGMATCHES(LANG(?l), "en") || LANG(?l) = "") }
+} GROUP BY ?term ?kind"""
+_terms_lock = threading.Lock()
+_terms: dict[str, dict] = {}  # store version → the completion terms
+
+
+def used_prefixes(store, found: set[str]) -> dict[str, str]:
+    """The entries of the project's prefix table the data uses: those some IRI of ``found`` starts with, then
+    one ASK per remaining namespace (an IRI anywhere in a quad, or a literal's datatype)."""
+    used = {}
+    for prefix, namespace in PREFIXES.items():
+        ns = str(namespace)
+        if any(iri.startswith(ns) for iri in found):
+            used[prefix] = ns
+            continue
+        literal = f'"{ns}"'  # our own namespaces: no quote or backslash to escape
+        ask = (f"ASK {{ {{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} }} FILTER(STRSTARTS(STR(?s), {literal}) || "
+               f"STRSTARTS(STR(?p), {literal}) || STRSTARTS(STR(?o), {literal}) || "
+               f"(isLiteral(?o) && STRSTARTS(STR(DATATYPE(?o)), {literal})) || (BOUND(?g) && STRSTARTS(STR(?g), {literal}))) }}")
+        if store.query(ask).askAnswer:
+            used[prefix] = ns
+    return used
+
+
+def completion_terms() -> dict:
+    """The prefixes, classes and properties of the served data with their labels (cached per data version)."""
+    store = current_store()
+    with _terms_lock:
+        cached = _terms.get(store.version)
+    if cached is not None:
+        return cached
+    terms: dict[str, list] = {"class": [], "property": []}
+    for row in store.query(_TERMS_QUERY):
+        terms[str(row.kind)].append({"iri": str(row.term), "label": str(row.label) if row.label is not None else ""})
+    for kind in terms:
+        terms[kind].sort(key=lambda t: t["iri"])
+    found = {t["iri"] for kind in terms.values() for t in kind} | {str(iri) for iri in getattr(store, "graph_iris", {}).values()}
+    made = {"prefixes": used_prefixes(store, found), "classes": terms["class"], "properties": terms["property"]}
+    with _terms_lock:
+        _terms.clear()
+        _terms[store.version] = made
+    return made
 
 
 def _examples() -> tuple[Example, ...]:
@@ -172,18 +239,35 @@ def _split(name: str) -> tuple[str, str | None]:
     return stem, (extension if dot else None)
 
 
-@blueprint.route("/query", methods=["GET"])
-def query_page() -> str:
+def editor_page() -> str:
+    """The query editor with the examples (YASGUI, or the plain form without it)."""
     examples = _examples()
-    yasgui = _yasgui_dir() is not None
     return render_template(
         "query.html",
         examples=examples,
-        yasgui=yasgui,
+        yasgui=_yasgui_dir() is not None,
         endpoint=url_for("sparql.endpoint", _external=True),
+        description=url_for("sparql.description"),
+        terms_url=url_for("query_page.terms"),
+        own_base=BASE,
+        local_base=href(BASE) if current_app.config["EXOKG_SETTINGS"].public_base else request.host_url.rstrip("/") + href(BASE),
         examples_json=[{"name": e.name, "label": e.label, "query": e.query} for e in examples],
         selected=request.args.get("example", ""),
     )
+
+
+@blueprint.route("/query", methods=["GET"])
+def query_page() -> str:
+    return editor_page()
+
+
+@blueprint.route("/query/terms.json", methods=["GET"])
+def terms() -> Response:
+    """What the editor completes: ``prefixes`` (prefix → namespace, those the data uses), ``classes`` and
+    ``properties`` (each ``{"iri", "label"}``), read from the served data."""
+    response = jsonify(completion_terms())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
 
 
 @blueprint.route("/query/assets/<path:filename>", methods=["GET"])
@@ -202,7 +286,7 @@ def examples_index(extension: str | None) -> Response | str:
     if isinstance(fmt, Response):
         return fmt
     if fmt.name != "html":
-        response = _rdf_response(published(examples), fmt)
+        response = _rdf_response(published(examples, served_endpoint(), completion_terms()["prefixes"]), fmt)
     else:
         response = Response(render_template("examples.html", examples=examples), mimetype="text/html")
     if extension is None:
@@ -222,7 +306,7 @@ def example(name: str) -> Response:
     if isinstance(fmt, Response):
         return fmt
     if fmt.name != "html":
-        response = _rdf_response(published((found,)), fmt)
+        response = _rdf_response(published((found,), served_endpoint(), completion_terms()["prefixes"]), fmt)
     else:
         response = Response(render_template("example.html", example=found), mimetype="text/html")
     if extension is None:

@@ -1,5 +1,6 @@
 """SPARQL 1.1 Protocol at /sparql: the query operation, the update operation (operator only) and,
-for GET without a query, the service description. See https://www.w3.org/TR/sparql11-protocol/.
+for GET without a query, the service description (the query editor for browsers; the description page is
+at /sparql/description). See https://www.w3.org/TR/sparql11-protocol/.
 
 This blueprint speaks HTTP only: it reads the operation from the request (refusing malformed requests
 with the status the protocol asks for), answers repeated GETs from their validators, and hands the
@@ -242,9 +243,11 @@ def _run_update(operation: Operation) -> Response:
     return text_error(200, f"update applied: {count} operation(s)")
 
 
-def _service_description() -> Response:
+def service_description(editor_for_browsers: bool) -> Response:
+    """The service description in the negotiated RDF format; for a browser (HTML) the query editor when
+    ``editor_for_browsers`` (GET /sparql, as Virtuoso answers a browser there), else the description page."""
     settings, store = _settings(), current_store()
-    endpoint = request.base_url
+    endpoint = url_for("sparql.endpoint", _external=True)
     void_url = url_for("dataset.void", _external=True)
     kinds = (conneg.GRAPH, conneg.PAGE)
     try:
@@ -254,10 +257,14 @@ def _service_description() -> Response:
     if fmt is None:
         offered = ", ".join(f.media_type for f in conneg.formats_for(*kinds))
         raise ClientError(406, f"no acceptable format for the service description; offered: {offered}")
-    if fmt.name == "html":
+    if fmt.name == "html" and editor_for_browsers:
+        from exokg.server.query_page import editor_page
+
+        body = editor_page()
+    elif fmt.name == "html":
         alternates = [f for f in conneg.formats_for(conneg.GRAPH) if f.name in ("turtle", "jsonld")]
-        body = render_template("service.html", endpoint=endpoint, void_url=void_url, alternates=alternates,
-                               **summary(store, settings))
+        body = render_template("service.html", endpoint=endpoint, page=request.base_url, void_url=void_url,
+                               alternates=alternates, **summary(store, settings))
     else:
         body = serialize_graph(describe(store, settings, endpoint, void_url), fmt)
     response = Response(body, mimetype=fmt.media_type)
@@ -265,12 +272,21 @@ def _service_description() -> Response:
     return response
 
 
+@blueprint.route("/sparql/description", methods=["GET"])
+def description() -> Response:
+    """The service description on its own URL: the page the editor links, or RDF by Accept / ``format``."""
+    try:
+        return service_description(editor_for_browsers=False)
+    except ClientError as exc:
+        return text_error(exc.status, exc.message)
+
+
 @blueprint.route("/sparql", methods=["GET", "POST"])
 def endpoint() -> Response:
     try:
         operation = read_operation()
         if operation.kind is None:
-            return _service_description()
+            return service_description(editor_for_browsers=True)
         if operation.kind == "update":
             return _run_update(operation)
         return _run_query(operation)

@@ -59,10 +59,15 @@ def serialize_result(result: Result, name: str) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def serialize_graph(graph: Graph, fmt: Format) -> bytes:
-    """Serialize an RDF graph (a CONSTRUCT or DESCRIBE answer, the service description) as ``fmt``."""
+def serialize_graph(graph: Graph, fmt: Format, context: dict | None = None) -> bytes:
+    """Serialize an RDF graph (a CONSTRUCT or DESCRIBE answer, the service description) as ``fmt``; JSON-LD
+    compacted with ``context`` (an ``@context`` object, see :mod:`exokg.jsonld`) when one is given."""
     if not fmt.answers(GRAPH):
         raise ValueError(f"{fmt.name} cannot carry an RDF graph")
+    if context is not None and fmt.name == "jsonld":
+        from exokg.jsonld import compacted
+
+        return compacted(graph, context)
     if fmt.name in ("trig", "nquads"):  # quad formats: the graph becomes a dataset's default graph
         from exokg.server.store import rdflib_internals  # RDFLib's own Dataset deprecation warnings
 

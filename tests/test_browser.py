@@ -1,9 +1,10 @@
 """The pages in a real browser: headless Chromium (Debian ``chromium`` + ``chromium-driver``) driven by Selenium,
 against the real server (gunicorn on a loopback port) on the review graph.
 
-Open the query page, pick an example, run it and see its rows (with YASGUI, and as the plain form that
-replaces it when YASGUI is not installed); open an entity page and follow a link to another; open the
-overview and see its chart. Screenshots are saved under tests/artifacts/browser/ (git-ignored).
+Open the endpoint's URL (/sparql) and get the query editor, type ``exo:has`` and see our properties offered
+with their labels, run an example and follow a link of its result table, which stays on this server; pick an
+example, run it and see its rows (with YASGUI, and as the plain form that replaces it when YASGUI is not
+installed); open an entity page and follow a link to another; open the overview and see its chart. Screenshots are saved under tests/artifacts/browser/ (git-ignored).
 
 Without Chromium or chromedriver these tests are skipped, unless ``EXOKG_REQUIRE_BROWSER=1`` (as in CI),
 where a missing browser, driver or YASGUI build is a failure.
@@ -118,7 +119,68 @@ def test_query_page_runs_an_example_with_yasgui(browser, server):
     loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert loaded and all(url.startswith(server + "/") for url in loaded), loaded
     completers = browser.execute_script("return window.exokgQuery.yasgui.getTab().getYasqe().config.autocompleters")
-    assert "prefixes" in completers and not {"property", "class"} & set(completers)
+    assert {"exo-prefixes", "exo-property", "exo-class"} <= set(completers)
+    assert not {"prefixes", "property", "class"} & set(completers)  # LOV and the bundled prefix list: not this server
+
+
+def _require_yasgui():
+    if not all((DEFAULT_YASGUI_DIR / name).is_file() for name in YASGUI_FILES[:2]):
+        _unavailable(f"YASGUI is not installed in {DEFAULT_YASGUI_DIR} (make install runs npm ci)")
+
+
+def test_endpoint_url_opens_the_editor_and_links_the_description(browser, server):
+    _require_yasgui()
+    browser.get(f"{server}/sparql")
+    _wait(browser, lambda b: _css(b, "#yasgui .CodeMirror"), "the YASGUI editor appearing at /sparql")
+    browser.save_screenshot(str(ARTIFACTS / "sparql-editor.png"))
+    _css(browser, "a#service-description")[0].click()
+    _wait(browser, lambda b: b.current_url == f"{server}/sparql/description" and _css(b, "h1"), "the description page")
+    assert "SPARQL endpoint" in _css(browser, "h1")[0].text
+
+
+def test_editor_completes_our_properties_with_labels(browser, server):
+    _require_yasgui()
+    browser.get(f"{server}/sparql")
+    _wait(browser, lambda b: _css(b, "#yasgui .CodeMirror"), "the YASGUI editor appearing")
+    browser.execute_script("""const yasqe = window.exokgQuery.yasgui.getTab().getYasqe();
+        yasqe.setValue("SELECT * WHERE {\\n  ?finding "); yasqe.focus();
+        yasqe.getDoc().setCursor(yasqe.getDoc().lineCount() - 1, 1000);""")
+    _css(browser, "#yasgui .CodeMirror textarea")[0].send_keys("exo:has")
+    hints = _wait(browser, lambda b: [h.text for h in _css(b, ".CodeMirror-hints li")] or False, "completions appearing")
+    browser.save_screenshot(str(ARTIFACTS / "sparql-completion.png"))
+    assert "exo:hasCargo \u2014 has cargo" in hints, hints
+    assert all(h.startswith("exo:has") for h in hints), hints
+    query = browser.execute_script("return window.exokgQuery.yasgui.getTab().getYasqe().getValue()")
+    assert "PREFIX exo: <https://w3id.org/exokg/vocab/>" in query  # the prefix completer declared it
+    # And classes after `a`.
+    browser.execute_script("""const yasqe = window.exokgQuery.yasgui.getTab().getYasqe();
+        yasqe.setValue("PREFIX exo: <https://w3id.org/exokg/vocab/>\\nSELECT * WHERE {\\n  ?finding a "); yasqe.focus();
+        yasqe.getDoc().setCursor(yasqe.getDoc().lineCount() - 1, 1000);""")
+    _css(browser, "#yasgui .CodeMirror textarea")[0].send_keys("exo:TableF")
+    hints = _wait(browser, lambda b: [h.text for h in _css(b, ".CodeMirror-hints li")] or False, "class completions")
+    assert hints == ["exo:TableFinding \u2014 table finding"], hints
+
+
+def test_result_links_stay_on_this_server(browser, server):
+    _require_yasgui()
+    browser.get(f"{server}/sparql")
+    _wait(browser, lambda b: _css(b, "#yasgui .CodeMirror"), "the YASGUI editor appearing")
+    _css(browser, f'#examples button[data-name="{EXAMPLE.name}"]')[0].click()
+    links = _wait(browser, lambda b: _css(b, ".tabPanel.active .yasr table.dataTable tbody a.iri"), "result links")
+    hrefs = [a.get_attribute("href") for a in links]
+    assert not [h for h in hrefs if h.startswith("https://w3id.org/exokg/")], hrefs
+    own = [a for a in links if a.get_attribute("href").startswith(f"{server}/finding/")]
+    assert own, hrefs
+    target = own[0].get_attribute("href")
+    own[0].click()
+    browser.switch_to.window(browser.window_handles[-1])  # YASR may open IRIs in a new window
+    _wait(browser, lambda b: b.current_url == target and _css(b, "h1"), "the linked entity page")
+    assert browser.current_url.startswith(server + "/")
+    browser.save_screenshot(str(ARTIFACTS / "sparql-result-link.png"))
+    for handle in browser.window_handles[1:]:
+        browser.switch_to.window(handle)
+        browser.close()
+    browser.switch_to.window(browser.window_handles[0])
 
 
 def test_plain_query_form_runs_an_example(browser, plain_server):

@@ -230,8 +230,19 @@ def test_service_description_in_json_ld_and_for_browsers(client):
     as_json = client.get("/sparql", headers={"Accept": "application/ld+json"})
     with rdflib_internals():
         assert len(Graph().parse(data=as_json.data, format="json-ld")) > 10
-    page = client.get("/sparql", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    page = client.get("/sparql/description", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert page.mimetype == "text/html" and b"/.well-known/void" in page.data
+    as_rdf = client.get("/sparql/description", headers={"Accept": "text/turtle"})
+    assert isomorphic(Graph().parse(data=as_rdf.data, format="turtle"),
+                      Graph().parse(data=client.get("/sparql", headers={"Accept": "text/turtle"}).data, format="turtle"))
+
+
+def test_browsers_get_the_query_editor_at_the_endpoint(client):
+    """GET /sparql from a browser: the query editor (as Virtuoso answers there), linking the description."""
+    page = client.get("/sparql", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert page.status_code == 200 and page.mimetype == "text/html" and "Accept" in page.vary
+    assert 'id="examples"' in page.text and 'href="/sparql/description"' in page.text
+    assert client.get("/query").text == page.text  # the editor's older address serves the same page
 
 
 def test_void_in_any_rdf_format(client, build_dir):
