@@ -30,6 +30,7 @@ from exokg.graph.triples import asserted_graph
 from exokg.kgx import EDGES_FILE, NODES_FILE, kgx_tsv
 from exokg.mappings import FILE_NAME as SSSOM_FILE, sssom_tsv
 from exokg.ontology.export import owl_xml
+from exokg.ontology.signs import reason_over_signs
 from exokg.ontology.reason import hermit, reason, reasoning_input, relation_triples
 from exokg.ontology.vocabulary import load_ontology, vocabulary
 from exokg.shapes.validate import check_graphs
@@ -219,6 +220,9 @@ def build(out: Path, graph_dir: Path = GRAPH_DIR, extra_finding_files: tuple[Pat
         progress("reasoning: OWL 2 RL rules, then HermiT")
         # raises InconsistentGraph with the why
         graphs["inferred"] = bind_prefixes(reason(graphs, hermit_run=hermit_run).inferred)
+        signs = reason_over_signs(graphs["asserted"])  # net effects along signed chains, sign conflicts
+        graphs["inferred"] += signs.graph
+        progress(signs.report())
         progress("serializing dumps")
         files = render(graphs, corpus, owx=owx.result())
     progress(f"writing {len(files)} files to {out}")
