@@ -63,7 +63,8 @@ def measure(engine: str, scale: int) -> dict:
     triples = len(graphs["ontology"]) + len(graphs["asserted"])
     started = time.perf_counter()
     if engine == "rules":
-        from exokg.ontology.reason import compile_rules, materialize
+        from exokg.ontology.materialize import materialize
+        from exokg.ontology.rules import compile_rules
 
         data = graphs["ontology"] + graphs["asserted"]
         closure = materialize(compile_rules(graphs["ontology"]), data)
@@ -71,7 +72,7 @@ def measure(engine: str, scale: int) -> dict:
     elif engine == "hermit":
         import owlready2
 
-        from exokg.ontology.reason import hermit
+        from exokg.ontology.hermit import hermit
 
         owlready2.reasoning.JAVA_MEMORY = 12000  # MB; the default 2000 is too small past 10×
         result = hermit(graphs["ontology"] + graphs["asserted"])

@@ -66,7 +66,7 @@ FINDINGS = """\
 - Fixed by the pages' owner after schemathesis found it: entity routes answered 500 for some characters in
   the path (`%`, `[`, `]`, U+0085, U+FFFE, private-use), the path becoming a SPARQL IRI Oxigraph rejected;
   `tests/test_security.py::test_odd_characters_in_entity_paths_are_4xx` keeps it fixed.
-- Open (`ontology/reason.py`): `relations.tsv` with invalid UTF-8 is a `UnicodeDecodeError` traceback, not
+- Open (`ontology/relations.py`): `relations.tsv` with invalid UTF-8 is a `UnicodeDecodeError` traceback, not
   `file:line` (`tests/test_fuzz_curated.py`, strict xfail).
 - Open: with the default 2 query processes per worker and 4 threads, two pathological queries in one worker
   make other queries wait for a process and, past the timeout, answer 503 "busy" (the 58 soak errors);

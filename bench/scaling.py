@@ -7,7 +7,7 @@ Steps (each measured in its own child process, so each peak is its own; the pare
 - ``validate-pyshacl``: pySHACL on the whole graph (shapes/validate.py ``validate``, what `exokg validate` runs);
 - ``validate-batched``: the same report, batch by batch plus the SPARQL constraints on Oxigraph
   (shapes/validate.py ``validate_batched``);
-- ``reason-rdflib``: the OWL 2 RL rules matched by rdflib (ontology/reason.py ``materialize``);
+- ``reason-rdflib``: the OWL 2 RL rules matched by rdflib (ontology/materialize.py ``materialize``);
 - ``reason-oxigraph``: the same rules run by Oxigraph to the same fixpoint (``materialize_store``);
 - ``store-load``: pyoxigraph bulk load of the N-Triples into an on-disk store;
 - ``open``: opening that store read-only and answering one query (what `exokg serve` waits for);
@@ -147,7 +147,8 @@ def run_step(step: str, size: int, work: Path) -> dict:
             report = shacl.validate_batched(data, ontology)
         out.update(violations=len(report.violations), warnings=len(report.warnings))
     elif step == "reason-rdflib":
-        from exokg.ontology.reason import compile_rules, materialize
+        from exokg.ontology.materialize import materialize
+        from exokg.ontology.rules import compile_rules
 
         ontology, data = _ontology(), _rdflib_graph(paths["nt"])
         for triple in ontology:
@@ -158,7 +159,9 @@ def run_step(step: str, size: int, work: Path) -> dict:
     elif step == "reason-oxigraph":
         import pyoxigraph as ox
 
-        from exokg.ontology.reason import clashes_in_store, compile_rules, materialize_store, oxigraph_store
+        from exokg.ontology.clashes import clashes_in_store
+        from exokg.ontology.materialize import materialize_store, oxigraph_store
+        from exokg.ontology.rules import compile_rules
 
         ontology = _ontology()
         started = time.perf_counter(), time.process_time()

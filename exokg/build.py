@@ -23,20 +23,21 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
 from exokg import __version__
-from exokg.config import GRAPH_DIR, BASE, DATASET_IRI, DCAT, EXO, GRAPH, ONTOLOGY_IRI, VOID, bind_prefixes
+from exokg.config import GRAPH_DIR, BASE, DATASET_IRI, DCAT, EXO, GRAPH, LICENSE, ONTOLOGY_IRI, VOID, bind_prefixes
 from exokg.canonical import sorted_ntriples
 from exokg.graph import curated
 from exokg.graph.triples import asserted_graph
 from exokg.kgx import EDGES_FILE, NODES_FILE, kgx_tsv
 from exokg.mappings import FILE_NAME as SSSOM_FILE, sssom_tsv
 from exokg.ontology.export import owl_xml
+from exokg.ontology.hermit import hermit
+from exokg.ontology.reason import reason, reasoning_input
+from exokg.ontology.relations import relation_triples
 from exokg.ontology.signs import reason_over_signs
-from exokg.ontology.reason import hermit, reason, reasoning_input, relation_triples
 from exokg.ontology.vocabulary import load_ontology, vocabulary
 from exokg.shapes.validate import check_graphs
 from exokg.server.store import STORE_DIR, write_store
 
-LICENSE = URIRef("https://creativecommons.org/licenses/by/4.0/")
 DUMPS = {  # file name → (rdflib format, what it holds)
     "exokg.trig": ("trig", "the dataset: named graphs ontology, asserted and inferred"),
     "exokg.nq": ("nquads", "the dataset as sorted N-Quads"),

@@ -22,7 +22,8 @@ def _read_query(text: str) -> str:
 def cmd_build(args: argparse.Namespace) -> int:
     from exokg.build import build
     from exokg.graph.curated import CurationError
-    from exokg.ontology.reason import InconsistentGraph, ReasonerUnavailable
+    from exokg.ontology.clashes import InconsistentGraph
+    from exokg.ontology.hermit import ReasonerUnavailable
     from exokg.shapes.validate import ShapesViolated
 
     try:
@@ -97,7 +98,10 @@ def cmd_reason(args: argparse.Namespace) -> int:
 
     from exokg.build import assemble
     from exokg.graph.curated import CurationError
-    from exokg.ontology.reason import InconsistentGraph, ReasonerUnavailable, compile_rules, reason, short
+    from exokg.ontology.clashes import InconsistentGraph
+    from exokg.ontology.hermit import ReasonerUnavailable
+    from exokg.ontology.reason import reason
+    from exokg.ontology.rules import compile_rules, short
     from exokg.ontology.signs import reason_over_signs
 
     started = time.perf_counter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rdflib import Namespace
+from rdflib import Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, XSD
 
 from exokg import __version__
@@ -51,6 +51,9 @@ PREFIXES = {
     "void": VOID,
     "dcat": DCAT,
 }
+
+
+LICENSE = URIRef("https://creativecommons.org/licenses/by/4.0/")  # of the dataset, the dumps and the mappings
 
 
 def bind_prefixes(graph):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from rdflib.namespace import RDFS
 
 from exokg import __version__
-from exokg.config import BASE, ENTITY_SEGMENTS, EXO, mint
+from exokg.config import BASE, ENTITY_SEGMENTS, EXO, LICENSE, mint
 from exokg.graph.curated import Corpus, Xref
 from exokg.graph.triples import slug
 from exokg.identifiers import Curie, own, prefix_map, term
@@ -215,8 +215,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         args.report.write_text(identifier_report(corpus), encoding="utf-8")
     if args.sssom:
-        from exokg.build import LICENSE  # here, not on top: exokg.build imports this module
-
         args.sssom.write_bytes(sssom_tsv(corpus, str(LICENSE)))
     return 0
 

@@ -17,7 +17,7 @@ from rdflib import Graph
 from rdflib.namespace import OWL, RDF
 
 from exokg.canonical import sorted_ntriples
-from exokg.ontology.reason import JAVA_HINT, QUICK_JVM_OPTIONS, ReasonerUnavailable, java_available
+from exokg.ontology.hermit import JAVA_HINT, QUICK_JVM_OPTIONS, ReasonerUnavailable, java_available
 
 
 def _hermit_dir() -> Path:

@@ -24,7 +24,7 @@ from rdflib.namespace import DCTERMS, VOID
 
 from exokg import __version__
 from exokg.build import DUMPS
-from exokg.config import BASE, DATASET_IRI, EXO
+from exokg.config import BASE, DATASET_IRI, EXO, LICENSE
 from exokg.server import charts
 from exokg.server.entity import SPARQL_PREFIXES, href
 from exokg.server.http import text_error
@@ -44,7 +44,6 @@ MEDIA_TYPES = {"trig": "application/trig", "nquads": "application/n-quads", "nt"
                "kgx-tsv": "text/tab-separated-values"}
 FILES = {**{name: fmt for name, (fmt, _) in DUMPS.items()}, VOID_FILE: "turtle"}  # the only files served
 DESCRIPTIONS = {**{name: what for name, (_, what) in DUMPS.items()}, VOID_FILE: "the VoID and DCAT description of the dataset"}
-LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 
 _lock = threading.Lock()
 

@@ -417,7 +417,7 @@ def _prefix_lines(declarations: Node, shapes: Graph) -> str:
 def sparql_results(store, shapes: Graph | None = None) -> Graph:
     """The SPARQL constraints' results (https://www.w3.org/TR/shacl/#sparql-constraints) as pySHACL reports them,
     each constraint one query on the pyoxigraph ``store`` (data and ontology in its default graph)."""
-    from exokg.ontology.reason import rdflib_term
+    from exokg.ontology.materialize import rdflib_term
 
     shapes = shapes if shapes is not None else shapes_graph()
     report = Graph()
@@ -482,7 +482,7 @@ def validate_batched(data: Graph, ontology: Graph, files: tuple[Path, ...] = (),
     """
     import pyshacl
 
-    from exokg.ontology.reason import oxigraph_store
+    from exokg.ontology.materialize import oxigraph_store
 
     started = time.perf_counter()
     report_graph = sparql_results(oxigraph_store(data, ontology))

@@ -157,7 +157,7 @@ def test_bom_and_crlf_are_named(curated, name):
         path.write_bytes(original)
 
 
-RELATIONS = "vocabulary/relations.tsv"  # read at build time by ontology/reason.py, beside the reader's files
+RELATIONS = "vocabulary/relations.tsv"  # read at build time by ontology/relations.py, beside the reader's files
 RELATION_DAMAGE = [  # (case, damage to the file's bytes)
     ("byte-order mark", lambda b: b"\xef\xbb\xbf" + b),
     ("a row with too few cells", lambda b: b + b"only\ttwo\n"),
@@ -167,7 +167,7 @@ RELATION_DAMAGE = [  # (case, damage to the file's bytes)
 ]
 @pytest.mark.parametrize("case, damage", RELATION_DAMAGE, ids=[c for c, _ in RELATION_DAMAGE])
 def test_damaged_relations_get_file_line_messages(curated, case, damage):
-    from exokg.ontology.reason import relation_triples
+    from exokg.ontology.relations import relation_triples
 
     path = curated / RELATIONS
     original = path.read_bytes()

@@ -22,14 +22,10 @@ from exokg.build import assemble
 from exokg.cli import main
 from exokg.config import BASE, EXO, GRAPH, ONTOLOGY_FILE, PREFIXES
 from exokg.graph.curated import CurationError
-from exokg.ontology.reason import (
-    RELATION_COLUMNS,
-    InconsistentGraph,
-    compile_rules,
-    reason,
-    relation_triples,
-    short,
-)
+from exokg.ontology.clashes import InconsistentGraph
+from exokg.ontology.reason import reason
+from exokg.ontology.relations import RELATION_COLUMNS, relation_triples
+from exokg.ontology.rules import compile_rules, short
 
 DATA = Path(__file__).parent / "data" / "reason"
 QUERIES = sorted((DATA / "queries").glob("*.rq"))
@@ -211,7 +207,7 @@ def test_inconsistent_graph_stops_the_build_and_keeps_the_previous_output(monkey
 
 @pytest.mark.parametrize("operator", [None, "-Xmx3g"])
 def test_quick_jvm_options_are_set_only_meanwhile_and_never_over_the_operators(monkeypatch, operator):
-    from exokg.ontology.reason import QUICK_JVM_OPTIONS, jvm_options
+    from exokg.ontology.hermit import QUICK_JVM_OPTIONS, jvm_options
 
     if operator is None:
         monkeypatch.delenv("JDK_JAVA_OPTIONS", raising=False)

@@ -1,6 +1,6 @@
 """The paths for big graphs give what the reference paths give: validate_batched() the same SHACL report as
 validate() (shapes/validate.py), the rules run by Oxigraph the same closure, round by round, as the rules
-matched by rdflib (ontology/reason.py), and the streamed synthetic graph the same triples as generate()
+matched by rdflib (ontology/materialize.py), and the streamed synthetic graph the same triples as generate()
 (bench/synthetic.py). Inputs: the review graph, a small synthetic graph, and the SHACL and reasoning examples."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pytest
 from rdflib import Graph
 
 from exokg.build import assemble
-from exokg.ontology.reason import compile_rules, materialize, materialize_oxigraph
+from exokg.ontology.materialize import materialize, materialize_oxigraph
+from exokg.ontology.rules import compile_rules
 from exokg.shapes.validate import validate, validate_batched
 
 DATA = Path(__file__).parent / "data"
@@ -123,7 +124,8 @@ def test_finding_rows_rename_every_id(synthetic):
 
 @pytest.mark.parametrize("name", REASON_INPUTS)
 def test_clashes_found_on_oxigraph_are_the_rules_clashes(name, review, synthetic2):
-    from exokg.ontology.reason import clashes_in_store, find_clashes, materialize_store, oxigraph_store
+    from exokg.ontology.clashes import clashes_in_store, find_clashes
+    from exokg.ontology.materialize import materialize_store, oxigraph_store
 
     data = _reasoning_data(name, review, synthetic2)
     ruleset = compile_rules(review["ontology"])
