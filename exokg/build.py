@@ -34,6 +34,7 @@ from exokg.ontology.export import owl_xml
 from exokg.ontology.hermit import hermit
 from exokg.ontology.reason import reason, reasoning_input
 from exokg.ontology.relations import relation_triples
+from exokg.ontology.signs import reason_over_signs
 from exokg.ontology.vocabulary import load_ontology, vocabulary
 from exokg.shapes.validate import check_graphs
 from exokg.server.store import STORE_DIR, write_store
@@ -221,6 +222,9 @@ def build(out: Path, graph_dir: Path = GRAPH_DIR, extra_finding_files: tuple[Pat
         progress("reasoning: OWL 2 RL rules, then HermiT")
         # raises InconsistentGraph with the why
         graphs["inferred"] = bind_prefixes(reason(graphs, hermit_run=hermit_run).inferred)
+        signs = reason_over_signs(graphs["asserted"])  # net effects along signed chains, sign conflicts
+        graphs["inferred"] += signs.graph
+        progress(signs.report())
         progress("serializing dumps")
         files = render(graphs, corpus, owx=owx.result())
     progress(f"writing {len(files)} files to {out}")

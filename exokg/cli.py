@@ -102,6 +102,7 @@ def cmd_reason(args: argparse.Namespace) -> int:
     from exokg.ontology.hermit import ReasonerUnavailable
     from exokg.ontology.reason import reason
     from exokg.ontology.rules import compile_rules, short
+    from exokg.ontology.signs import reason_over_signs
 
     started = time.perf_counter()
     try:
@@ -134,6 +135,7 @@ def cmd_reason(args: argparse.Namespace) -> int:
         print(f"  {prop:<24} {count}")
     if result.hermit_only:
         print(f"types HermiT found that the rules missed: {len(result.hermit_only)}")
+    print(reason_over_signs(graphs["asserted"]).report())  # net effects along signed chains; sign conflicts
     times = ", ".join(f"{engine} {seconds:.2f} s" for engine, seconds in result.seconds.items())
     print(f"time: {times} ({result.rules} rules, {result.rounds} rounds); "
           f"total {time.perf_counter() - started:.2f} s")

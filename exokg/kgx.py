@@ -161,7 +161,34 @@ def edges(graphs: dict[str, Graph], union: Graph, found: dict[URIRef, Node]) -> 
                         result.append(Edge(_edge_id(str(effect), str(actor)), found[actor].id, "biolink:affects",
                                            found[process].id, own(str(direction)).written,
                                            DIRECTIONS[str(direction)[len(str(EXO)):]], True))
+    result += signed_step_edges(union, found)
     return sorted(set(result))
+
+
+def signed_step_edges(union: Graph, found: dict[URIRef, Node]) -> list[Edge]:
+    """A signed mechanism step maps to the Biolink predicate of its relation (ontology/step_relations.tsv,
+    checked against biolink-model 4.4.6's biolink_model.yaml): ``biolink:regulates`` with the object direction
+    qualifier (upregulated / downregulated, increased / decreased) for a signed change, and
+    ``biolink:directly_physically_interacts_with`` for binding, sponging and ubiquitination."""
+    from exokg.ontology.signs import relations
+
+    result = []
+    for step in union.subjects(RDF.type, EXO.SignedStep):
+        s, o = union.value(step, EXO.statementSubject), union.value(step, EXO.statementObject)
+        word = union.value(step, EXO.relationWord)
+        relation = relations().get(str(word))
+        if relation is None or s not in found or o not in found:
+            continue
+        prop = union.value(step, EXO.statementRelation)
+        result.append(Edge(_edge_id(str(step)), found[s].id, relation.biolink_predicate, found[o].id,
+                           own(str(prop)).written if str(prop).startswith(BASE) else _obo_curie(str(prop)),
+                           relation.biolink_direction, True))
+    return result
+
+
+def _obo_curie(iri: str) -> str:
+    local = iri.rsplit("/", 1)[-1]
+    return local.replace("_", ":", 1) if "_" in local else iri
 
 
 def _tsv(columns: list[str], rows: list[list[str]]) -> bytes:

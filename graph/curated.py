@@ -8,7 +8,7 @@ refuses, all at once, every row that would produce a wrong or dangling triple.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from exokg import config
@@ -26,6 +26,12 @@ XREF_COLUMNS = (
     "subject_id predicate_id object_id object_label mapping_justification checked_in evidence comment".split()
 )
 VESICLE_CLAIM_COLUMNS = "id source kind subject object min_nm max_nm references quote note".split()
+STEP_COLUMNS = "finding step subject relation object detail stated_in quote note".split()
+OUTCOME_COLUMNS = "finding outcome basis stated_in reason quote note".split()
+OUTCOMES = ("pro-tumour", "anti-tumour")
+STATED_IN = ("table", "text")
+CARGO_SUBJECT = "cargo"  # a step's subject: the finding's own cargo (each named cargo, or its unspecified cargo)
+UNSPECIFIED = "unspecified:"  # cargo_entities cell of a cargo the review does not name: unspecified:MicroRNA
 BIOMARKER_COLUMNS = (
     "id source cargo cargo_entity vesicle_term sample body_fluid disease patients uses change reference quote note"
 ).split()
@@ -180,6 +186,39 @@ class Finding:
     reference: int
     quote: str
     variants: tuple[Variant, ...]
+    note: str
+    origin: Origin
+    unspecified_cargo: str | None = None  # the kind ("MicroRNA", or "" when unknown) of an unnamed cargo
+    steps: tuple[SignedStep, ...] = ()
+    outcomes: tuple[Outcome, ...] = ()
+
+
+@dataclass(frozen=True)
+class SignedStep:
+    """One step of a finding's mechanism (graph/mechanisms/steps.tsv)."""
+
+    finding: str
+    position: int  # steps of one position act in parallel
+    subject: str  # an entity key, or CARGO_SUBJECT
+    relation: str  # a word of ontology/step_relations.tsv
+    object: str
+    detail: str
+    stated_in: str
+    quote: str
+    note: str
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A finding's outcome for the tumour and why (graph/mechanisms/outcomes.tsv)."""
+
+    finding: str
+    outcome: str
+    basis: str  # "direction:process", one of the finding's effects, or empty
+    stated_in: str
+    reason: str
+    quote: str
     note: str
     origin: Origin
 
@@ -426,7 +465,7 @@ class _FindingReader:
         return keys
 
     def cargo(self, origin: Origin, value: str) -> tuple[str, ...]:
-        keys = self.reader.listed(value)
+        keys = tuple(k for k in self.reader.listed(value) if not k.startswith(UNSPECIFIED))
         for key in keys:
             entity = self.corpus.entities.get(key)
             if entity is None:
@@ -509,10 +548,12 @@ class _FindingReader:
         if len(donors) != 1:
             reader.problem(origin, "a finding needs exactly one donor_population")
         cargo = self.cargo(origin, row["cargo_entities"])
-        if not cargo and row["cargo"] != "/":
-            reader.problem(origin, "cargo_entities is empty: map the cargo, or write '/' in cargo when the review gives none")
-        if cargo and row["cargo"] == "/":
-            reader.problem(origin, "cargo is '/' (none given) but cargo_entities names some")
+        unspecified = self.unspecified(origin, row["cargo_entities"], row["cargo"])
+        if not cargo and unspecified is None:
+            reader.problem(origin, "cargo_entities is empty: map the cargo, write unspecified:KIND (unspecified:MicroRNA) "
+                           "when the review names only the kind, or '/' in cargo when the review gives none")
+        if cargo and unspecified is not None:
+            reader.problem(origin, "a finding names its cargo or leaves it unspecified, not both")
         receiving = self.populations(origin, "receiving_population", row["receiving_population"])
         if kind == "table" and not receiving:
             reader.problem(origin, "a table finding needs a receiving_population")
@@ -542,8 +583,21 @@ class _FindingReader:
             variants=self.variants(origin, row["variants"]),
             note=row["note"],
             origin=origin,
+            unspecified_cargo=unspecified,
         )
         return finding
+
+    def unspecified(self, origin: Origin, value: str, cargo_text: str) -> str | None:
+        """The kind of a cargo the review does not name ('' when it gives none at all), or None."""
+        kinds = [k[len(UNSPECIFIED):] for k in self.reader.listed(value) if k.startswith(UNSPECIFIED)]
+        for kind in kinds:
+            if kind not in self.cargo_types:
+                self.reader.problem(origin, f"unspecified cargo kind {kind!r} is not one of {sorted(self.cargo_types)}")
+        if len(kinds) > 1:
+            self.reader.problem(origin, "at most one unspecified:KIND per finding")
+        if kinds:
+            return kinds[0]
+        return "" if cargo_text == "/" and not value else None
 
 
 def _read_vesicle_claims(reader: _Reader, path: Path, corpus: Corpus, review: str, class_labels: dict[str, str]) -> None:
@@ -612,6 +666,84 @@ def _read_biomarkers(reader: _Reader, path: Path, corpus: Corpus, review: str) -
         )
 
 
+def _read_steps(reader: _Reader, path: Path, corpus: Corpus, review: str) -> dict[str, list[SignedStep]]:
+    """Signed mechanism steps, per finding id; each bad cell reported with its file:line."""
+    from exokg.ontology.signs import ARROWS, relation_of, relations
+
+    findings = {f.id: f for f in corpus.findings}
+    steps: dict[str, list[SignedStep]] = {}
+    seen: dict[tuple[str, ...], Origin] = {}
+    for origin, row in reader.rows(path, STEP_COLUMNS):
+        finding = findings.get(row["finding"])
+        if finding is None:
+            reader.problem(origin, f"unknown finding {row['finding']!r}")
+            continue
+        position = reader.integer(origin, "step", row["step"])
+        relation = relation_of(row["relation"])
+        if relation is None:
+            words = sorted(relations()) + sorted(ARROWS)
+            reader.problem(origin, f"relation {row['relation']!r} is not one of: {', '.join(words)} (ontology/step_relations.tsv)")
+        for column in ("subject", "object"):
+            key = row[column]
+            if column == "subject" and key == CARGO_SUBJECT:
+                continue
+            if key not in corpus.entities:
+                reader.problem(origin, f"unknown {column} {key!r}: add it to entities.tsv"
+                               + (", or write 'cargo' for the finding's cargo" if column == "subject" else ""))
+        if relation is not None and relation.word == "targets":
+            subject_types = ({corpus.entities[k].type for k in finding.cargo_entities} | (
+                {finding.unspecified_cargo} if finding.unspecified_cargo is not None else set())
+                if row["subject"] == CARGO_SUBJECT else {_entity_of(corpus.entities, row["subject"])})
+            if subject_types != {"MicroRNA"}:
+                reader.problem(origin, "'targets' is a microRNA's relation; the subject here is not a microRNA "
+                               "(use regulates, or the signed relation the review states)")
+        reader.one_of(origin, "stated_in", row["stated_in"], STATED_IN)
+        if not row["quote"]:
+            reader.problem(origin, "missing supporting quote")
+        elif normalize_for_quote(row["quote"]) not in review:
+            reader.problem(origin, f"quote not found in the review text: {row['quote'][:60]!r}…")
+        key = (row["finding"], row["step"], row["subject"], row["relation"], row["object"], row["stated_in"])
+        if key in seen:
+            reader.problem(origin, f"duplicate step (first at {seen[key]})")
+            continue
+        seen[key] = origin
+        if position is None or relation is None:
+            continue
+        steps.setdefault(finding.id, []).append(
+            SignedStep(finding.id, position, row["subject"], relation.word, row["object"], row["detail"],
+                       row["stated_in"], row["quote"], row["note"], origin))
+    return steps
+
+
+def _read_outcomes(reader: _Reader, path: Path, corpus: Corpus, review: str) -> dict[str, list[Outcome]]:
+    findings = {f.id: f for f in corpus.findings}
+    outcomes: dict[str, list[Outcome]] = {}
+    for origin, row in reader.rows(path, OUTCOME_COLUMNS):
+        finding = findings.get(row["finding"])
+        if finding is None:
+            reader.problem(origin, f"unknown finding {row['finding']!r}")
+            continue
+        ok = reader.one_of(origin, "outcome", row["outcome"], OUTCOMES)
+        ok &= reader.one_of(origin, "stated_in", row["stated_in"], STATED_IN)
+        if row["basis"]:
+            written = {f"{e.direction}:{e.process}" for e in finding.effects}
+            if row["basis"] not in written:
+                reader.problem(origin, f"basis {row['basis']!r} is not an effect of {finding.id}: {', '.join(sorted(written))}")
+                ok = False
+        if not row["reason"]:
+            reader.problem(origin, "missing reason: say why the effect helps or hinders the tumour")
+        if row["quote"] and normalize_for_quote(row["quote"]) not in review:
+            reader.problem(origin, f"quote not found in the review text: {row['quote'][:60]!r}…")
+        if any(o.stated_in == row["stated_in"] for o in outcomes.get(finding.id, ())):
+            reader.problem(origin, f"{finding.id} already has an outcome stated in the {row['stated_in']}")
+            ok = False
+        if ok:
+            outcomes.setdefault(finding.id, []).append(
+                Outcome(finding.id, row["outcome"], row["basis"], row["stated_in"], row["reason"], row["quote"],
+                        row["note"], origin))
+    return outcomes
+
+
 def load(
     graph_dir: Path = config.GRAPH_DIR,
     review_text: Path | None = None,
@@ -649,6 +781,14 @@ def load(
                 continue
             seen[finding.id] = origin
             corpus.findings.append(finding)
+    mechanisms = graph_dir / "mechanisms"
+    if mechanisms.is_dir():  # a curator's own directory may have no mechanisms yet
+        steps = _read_steps(reader, mechanisms / "steps.tsv", corpus, review)
+        outcomes = _read_outcomes(reader, mechanisms / "outcomes.tsv", corpus, review)
+        corpus.findings = [
+            replace(f, steps=tuple(sorted(steps.get(f.id, ()), key=lambda s: s.position)), outcomes=tuple(outcomes.get(f.id, ())))
+            for f in corpus.findings
+        ]
     _read_vesicle_claims(reader, graph_dir / "text" / "vesicle_biology.tsv", corpus, review, vocab.class_by_label)
     _read_biomarkers(reader, graph_dir / "text" / "biomarkers.tsv", corpus, review)
     if reader.problems:

@@ -15,6 +15,7 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, XSD
 
 from exokg.config import ECO_AUTHOR_STATEMENT, ENTITY_SEGMENTS, EXO, OBOINOWL, BASE, mint
 from exokg.graph.curated import (
+    CARGO_SUBJECT,
     VESICLE_TERMS,
     BiomarkerClaim,
     Corpus,
@@ -24,7 +25,10 @@ from exokg.graph.curated import (
     display_path,
 )
 
+from exokg.ontology.signs import SYMBOL, iri as sign_iri, relations
+
 EN = "en"
+UNSPECIFIED_CLASSES = {"MicroRNA": "UnspecifiedMicroRNAs", "SmallNuclearRNA": "UnspecifiedSmallNuclearRNA"}
 GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "κ": "kappa", "–": "-", "—": "-"}
 REVIEW = URIRef(BASE + "source/review")
 PREDICATES = {
@@ -195,6 +199,11 @@ class TripleWriter:
             g.add((vesicle, EXO.carries, cargo))
         if not cargos:
             g.add((node, EXO.cargoUnspecified, Literal(True)))
+        # A step's 'cargo' is each named cargo, or the finding's own unspecified-cargo node (which is no
+        # molecule: the axis triples below, whose domain is exo:MolecularEntity, use the named cargo only).
+        step_subjects = list(cargos)
+        if f.unspecified_cargo is not None:
+            step_subjects = [self.write_unspecified_cargo(f, node, vesicle)]
         for key in f.receiving_populations:
             g.add((node, EXO.hasReceivingPopulation, self.population(key)))
             g.add((vesicle, EXO.takenUpBy, self.population(key)))
@@ -221,8 +230,12 @@ class TripleWriter:
                     for cargo in cargos:
                         g.add((cargo, EXO.targets, entity))
 
+        effect_nodes = {}
         for index, effect in enumerate(f.effects, start=1):
             effect_node = URIRef(f"{node}/effect/{index}")
+            effect_nodes[f"{effect.direction}:{effect.process}"] = effect_node
+            for key in f.receiving_populations:  # the population whose process the effect changes
+                g.add((effect_node, EXO.effectIn, self.population(key)))
             g.add((node, EXO.hasEffect, effect_node))
             g.add((effect_node, RDF.type, OWL.NamedIndividual))
             g.add((effect_node, RDF.type, EXO.Effect))
@@ -230,6 +243,23 @@ class TripleWriter:
             g.add((effect_node, EXO.hasDirection, EXO[effect.direction]))
             g.add((effect_node, EXO.affectsProcess, self.entity(effect.process)))
             g.add((effect_node, EXO.statedIn, Literal(effect.stated_in)))
+
+        self.write_signed_steps(f, node, step_subjects)
+        for index, outcome in enumerate(f.outcomes, start=1):
+            o = URIRef(f"{node}/outcome/{index}")
+            g.add((node, EXO.hasOutcome, o))
+            g.add((o, RDF.type, OWL.NamedIndividual))
+            g.add((o, RDF.type, EXO.OutcomeStatement))
+            g.add((o, RDFS.label, label(f"{f.id}: {outcome.outcome} ({outcome.stated_in})")))
+            g.add((o, EXO.tumourOutcome, EXO[outcome.outcome]))
+            g.add((o, EXO.outcomeReason, Literal(outcome.reason)))
+            g.add((o, EXO.stepStatedIn, Literal(outcome.stated_in)))
+            if outcome.basis:
+                g.add((o, EXO.outcomeBasis, effect_nodes[outcome.basis]))
+            if outcome.quote:
+                g.add((o, EXO.supportingQuote, Literal(outcome.quote)))
+                g.add((o, EXO.hasReference, self.reference(f.reference)))
+            self.provenance(o, outcome.origin, outcome.note)
 
         for index, variant in enumerate(f.variants, start=1):
             v = URIRef(f"{node}/variant/{index}")
@@ -243,6 +273,62 @@ class TripleWriter:
                 g.add((v, EXO.variantEntity, entity))
             if variant.field == "reference":
                 g.add((node, EXO.hasTextReference, self.reference(int(variant.value))))
+
+    def write_unspecified_cargo(self, f: Finding, node: URIRef, vesicle: URIRef) -> URIRef:
+        """The finding's own node for a cargo the review does not name: never a named molecule."""
+        g = self.g
+        cargo = URIRef(f"{node}/unspecified-cargo")
+        kind = f.unspecified_cargo
+        g.add((cargo, RDF.type, OWL.NamedIndividual))
+        g.add((cargo, RDF.type, EXO[UNSPECIFIED_CLASSES.get(kind, "UnspecifiedCargo")]))
+        g.add((cargo, RDF.type, EXO.UnspecifiedCargo))
+        words = f.cargo if f.cargo != "/" else "cargo"
+        g.add((cargo, RDFS.label, label(f"unspecified {words} ({f.id})")))
+        if kind:
+            g.add((cargo, EXO.unspecifiedKind, EXO[kind]))
+        g.add((node, EXO.hasUnspecifiedCargo, cargo))
+        g.add((vesicle, EXO.carriesUnspecifiedCargo, cargo))
+        self.provenance(cargo, f.origin)
+        return cargo
+
+    def write_signed_steps(self, f: Finding, node: URIRef, cargos: list[URIRef]) -> None:
+        """One exo:SignedStep per step and subject ('cargo' stands for each of the finding's cargos), and the
+        relation itself between subject and object, so that SPARQL and the rules see it directly."""
+        g = self.g
+        index = 0
+        for step in f.steps:
+            relation = relations()[step.relation]
+            obj = self.entity(step.object)
+            subjects = cargos if step.subject == CARGO_SUBJECT else [self.entity(step.subject)]
+            names = [self._name(s) for s in subjects]
+            both_processes = all(self._is_process(k) for k in (step.subject, step.object) if k != CARGO_SUBJECT) and step.subject != CARGO_SUBJECT
+            prop = sign_iri(relation.process_property if both_processes and relation.process_property else relation.property)
+            for subject, name in zip(subjects, names):
+                index += 1
+                s = URIRef(f"{node}/signed-step/{index}")
+                g.add((node, EXO.hasSignedStep, s))
+                g.add((s, RDF.type, OWL.NamedIndividual))
+                g.add((s, RDF.type, EXO.SignedStep))
+                g.add((s, RDFS.label, label(f"{f.id} step {step.position}: {name} {SYMBOL[relation.sign]} {step.object} ({step.relation})")))
+                g.add((s, EXO.chainPosition, Literal(step.position, datatype=XSD.integer)))
+                g.add((s, EXO.statementSubject, subject))
+                g.add((s, EXO.statementObject, obj))
+                g.add((s, EXO.statementRelation, prop))
+                g.add((s, EXO.relationWord, Literal(step.relation)))
+                g.add((s, EXO.hasSign, EXO[relation.sign]))
+                g.add((s, EXO.stepStatedIn, Literal(step.stated_in)))
+                g.add((s, EXO.supportingQuote, Literal(step.quote)))
+                g.add((s, EXO.hasReference, self.reference(f.reference)))
+                if step.detail:
+                    g.add((s, EXO.stepDetail, Literal(step.detail)))
+                self.provenance(s, step.origin, step.note)
+                g.add((subject, prop, obj))
+
+    def _name(self, node: URIRef) -> str:
+        return str(self.g.value(node, RDFS.label))
+
+    def _is_process(self, key: str) -> bool:
+        return self.corpus.entities[key].type in ("Pathway", "BiologicalProcess")
 
     def _variant_entities(self, field: str, value: str) -> list[URIRef]:
         parts = [p.strip() for p in re.split(r";|>|\+", value) if p.strip()]

@@ -102,34 +102,101 @@ def heat_map(title: str, rows: Sequence[Item], columns: Sequence[Item], counts: 
     return _svg(width, height, title, "".join(parts))
 
 
-def chain_diagram(title: str, columns: Sequence[tuple[str, Sequence[Item]]], box_width: int = 168) -> Markup:
+def _whole(x: float, y: float, text: str, anchor: str = "start", css: str = "") -> str:
+    """A label drawn whole (the box is sized to it), never cut with an ellipsis."""
+    cls = f' class="{css}"' if css else ""
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{cls}>{escape(text)}</text>'
+
+
+def _width_of(texts: Sequence[str], least: float) -> float:
+    return max([least] + [len(t) * CHAR_WIDTH + 16 for t in texts])
+
+
+def chain_diagram(title: str, columns: Sequence[tuple[str, Sequence[Item]]], box_width: int = 120) -> Markup:
     """Columns of boxes left to right (donor → vesicle → cargo → receiving cell → targets → effect),
-    with an arrow from each column to the next; an empty column shows a dashed 'not stated' box."""
+    with an arrow from each column to the next; an empty column shows a dashed 'not stated' box. Each
+    column is as wide as its longest label: labels are shown whole ('M2 macrophage polarization')."""
     box, gap, head, col_gap = 34, 10, 26, 34
     tallest = max((len(items) for _, items in columns), default=1) or 1
     height = head + tallest * (box + gap) + 6
-    width = len(columns) * (box_width + col_gap) - col_gap + 4
+    widths = [_width_of([i.label for i in items] + [i.note for i in items] + [heading], box_width)
+              for heading, items in columns]
+    width = sum(widths) + col_gap * (len(columns) - 1) + 4
     parts = ['<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
              'orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>']
     middle = head + (tallest * (box + gap) - gap) / 2
+    x = 2.0
     for c, (heading, items) in enumerate(columns):
-        x = 2 + c * (box_width + col_gap)
-        parts.append(_text(x + box_width / 2, 14, heading, box_width, "middle", "heading"))
+        if c:
+            x += widths[c - 1] + col_gap
+        box_width = widths[c]
+        parts.append(_whole(x + box_width / 2, 14, heading, "middle", "heading"))
         shown = list(items) or [Item("not stated")]
         top = middle - (len(shown) * (box + gap) - gap) / 2
         colour = PALETTE[c % len(PALETTE)]
         for n, item in enumerate(shown):
             y = top + n * (box + gap)
             dashed = ' stroke-dasharray="4 3"' if not items else ""
-            rect = (f'<rect x="{x}" y="{y:.1f}" rx="6" width="{box_width}" height="{box}" fill="#fff" '
+            rect = (f'<rect x="{x:.1f}" y="{y:.1f}" rx="6" width="{box_width:.1f}" height="{box}" fill="#fff" '
                     f'stroke="{colour}" stroke-width="2"{dashed}/>')
             if item.note:
-                text = (_text(x + box_width / 2, y + 14, item.note, box_width - 8, "middle", "note")
-                        + _text(x + box_width / 2, y + 28, item.label, box_width - 8, "middle"))
+                text = (_whole(x + box_width / 2, y + 14, item.note, "middle", "note")
+                        + _whole(x + box_width / 2, y + 28, item.label, "middle"))
             else:
-                text = _text(x + box_width / 2, y + box / 2 + 4, item.label, box_width - 8, "middle")
+                text = _whole(x + box_width / 2, y + box / 2 + 4, item.label, "middle")
             parts.append(_link(item, rect + text))
         if c < len(columns) - 1:
-            parts.append(f'<line x1="{x + box_width + 2}" y1="{middle:.1f}" x2="{x + box_width + col_gap - 3}" '
+            parts.append(f'<line x1="{x + box_width + 2:.1f}" y1="{middle:.1f}" x2="{x + box_width + col_gap - 3:.1f}" '
                          f'y2="{middle:.1f}" stroke="#555" stroke-width="1.5" marker-end="url(#arrow)"/>')
+    return _svg(width, height, title, "".join(parts))
+
+
+@dataclass(frozen=True)
+class SignedEdge:
+    """One signed step: ``subject`` —(word)→ ``object``; the sign picks the line's head."""
+
+    position: int
+    subject: Item
+    sign: str  # "positive", "negative", "unsigned"
+    word: str
+    object: Item
+
+
+HEADS = {"positive": "url(#activates)", "negative": "url(#inhibits)", "unsigned": ""}
+
+
+def signed_steps_diagram(title: str, edges: Sequence[SignedEdge]) -> Markup:
+    """A finding's mechanism as pathway diagrams draw it: one row per signed step, in chain order (parallel
+    steps share their step number), an arrow for a positive step, a bar-headed line for a negative one, a
+    plain line for an unsigned one; the relation word sits on the line, every label whole."""
+    row, gap, step_col, line = 30, 8, 44, 190
+    left = _width_of([e.subject.label for e in edges], 90)
+    right = _width_of([e.object.label for e in edges], 90)
+    width = step_col + left + line + right + 4
+    height = 22 + len(edges) * (row + gap)
+    parts = ['<defs><marker id="activates" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" '
+             'orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#2e7d32"/></marker>'
+             '<marker id="inhibits" viewBox="0 0 4 12" refX="3" refY="6" markerWidth="4" markerHeight="12" '
+             'orient="auto"><rect x="0" y="0" width="3" height="12" fill="#c62828"/></marker></defs>',
+             _whole(step_col / 2, 14, "step", "middle", "heading")]
+    colours = {"positive": "#2e7d32", "negative": "#c62828", "unsigned": "#777"}
+    for n, edge in enumerate(edges):
+        y = 22 + n * (row + gap)
+        mid = y + row / 2
+        parts.append(_whole(step_col / 2, mid + 4, str(edge.position), "middle"))
+        x1 = step_col
+        parts.append(_link(edge.subject, f'<rect x="{x1}" y="{y}" rx="6" width="{left:.1f}" height="{row}" fill="#fff" '
+                                         f'stroke="{PALETTE[0]}" stroke-width="2"/>'
+                                         + _whole(x1 + left / 2, mid + 4, edge.subject.label, "middle")))
+        x2 = x1 + left + line
+        head = HEADS[edge.sign]
+        marker = f' marker-end="{head}"' if head else ""
+        dashed = ' stroke-dasharray="5 4"' if edge.sign == "unsigned" else ""
+        parts.append(f'<line x1="{x1 + left + 2:.1f}" y1="{mid:.1f}" x2="{x2 - 4:.1f}" y2="{mid:.1f}" '
+                     f'stroke="{colours[edge.sign]}" stroke-width="2"{dashed}{marker} class="{edge.sign}">'
+                     f'<title>{escape(edge.sign)}: {escape(edge.word)}</title></line>')
+        parts.append(_whole(x1 + left + line / 2, mid - 5, edge.word, "middle", "note"))
+        parts.append(_link(edge.object, f'<rect x="{x2:.1f}" y="{y}" rx="6" width="{right:.1f}" height="{row}" fill="#fff" '
+                                        f'stroke="{PALETTE[2]}" stroke-width="2"/>'
+                                        + _whole(x2 + right / 2, mid + 4, edge.object.label, "middle")))
     return _svg(width, height, title, "".join(parts))

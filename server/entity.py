@@ -282,11 +282,11 @@ def chain(description: Description):
         direction = next((s.other for s in statements if s.predicate.value == str(EXO.hasDirection)), None)
         if process is not None:
             effects.append(charts.Item(process.text, process.href, note=direction.text if direction else ""))
-    cargo = items(EXO.hasCargo)
+    cargo = items(EXO.hasCargo) or items(EXO.hasUnspecifiedCargo)
     if not cargo and description.first(EXO.cargoUnspecified):
         cargo = [charts.Item("unspecified cargo")]
     receiving = items(EXO.hasReceivingPopulation)
-    return charts.chain_diagram(f"The chain of {description.label}", [
+    picture = charts.chain_diagram(f"The chain of {description.label}", [
         ("donor cells", items(EXO.hasDonorPopulation)),
         ("vesicle", items(EXO.hasVesicle)),
         ("cargo", cargo),
@@ -294,6 +294,28 @@ def chain(description: Description):
         ("targets / pathway", targets),
         ("effect", effects),
     ])
+    edges = signed_edges(description)
+    if edges:
+        picture += charts.signed_steps_diagram(f"The signed mechanism steps of {description.label}", edges)
+    return picture
+
+
+def signed_edges(description: Description) -> list[charts.SignedEdge]:
+    """The finding's exo:SignedStep nodes as diagram rows, in chain order."""
+    edges = []
+    for node, statements in description.nested.items():
+        if "/signed-step/" not in node:
+            continue
+        by = {s.predicate.value: s.other for s in statements}
+        subject, obj = by.get(str(EXO.statementSubject)), by.get(str(EXO.statementObject))
+        sign, word = by.get(str(EXO.hasSign)), by.get(str(EXO.relationWord))
+        position = by.get(str(EXO.chainPosition))
+        if subject is None or obj is None or sign is None:
+            continue
+        edges.append(charts.SignedEdge(int(position.value) if position else 0, charts.Item(subject.text, subject.href),
+                                       sign.value.rsplit("/", 1)[-1], word.value if word else "",
+                                       charts.Item(obj.text, obj.href)))
+    return sorted(edges, key=lambda e: e.position)
 
 
 # --- negotiation and responses -------------------------------------------------------------------------

@@ -17,7 +17,7 @@ P, I, IND, S, R = "promotes", "inhibits", "induces", "stimulates", "regulates"
 # id: (context, donor cell type, cargo, receiving cell type, targets, pathways, effects, reference)
 TABLES = {
     # Table 1 — tumor microenvironment
-    "TME-001": ("tumor-microenvironment", "GlioblastomaCell", {"miRNAs (unspecified)"}, "VascularCell", set(), set(),
+    "TME-001": ("tumor-microenvironment", "GlioblastomaCell", set(), "VascularCell", set(), set(),
                 {(P, "angiogenesis")}, 74),
     "TME-002": ("tumor-microenvironment", "GliomaCell", set(), "BoneMarrowMesenchymalStemCell", set(), set(),
                 {(P, "cell proliferation"), (P, "cell migration"), (P, "cell invasion"), (P, "cell cycle"), (P, "glycolysis")}, 155),
@@ -45,7 +45,7 @@ TABLES = {
                   {(P, "cell migration"), (P, "cell invasion"), (P, "neurosphere growth"), (P, "angiogenesis"), (P, "TMZ resistance")}, 91),
     "CHEMO-002": ("chemoresistance", "GlioblastomaCell", {"Cx43"}, "GlioblastomaCell", set(), set(),
                   {(P, "cell migration"), (P, "cell invasion"), (P, "TMZ resistance")}, 92),
-    "CHEMO-003": ("chemoresistance", "GliomaStemCell", {"miRNAs (unspecified)"}, "GliomaCell", {"PTEN"},
+    "CHEMO-003": ("chemoresistance", "GliomaStemCell", set(), "GliomaCell", {"PTEN"},
                   {"PI3K/Akt signaling"}, {(P, "cell migration"), (P, "cell invasion")}, 93),
     "CHEMO-004": ("chemoresistance", "GlioblastomaCell", {"MIF"}, "GlioblastomaCell", {"TIMP3"}, {"PI3K/Akt signaling"},
                   {(P, "TMZ resistance")}, 95),
@@ -137,7 +137,7 @@ def test_row(union, finding):
     assert donor in _types(union, finding, "hasDonorPopulation")
     assert receiving in _types(union, finding, "hasReceivingPopulation")
     assert _values(union, finding, "exo:hasCargo") == cargo
-    if not cargo:  # the review's '/': an explicit marker instead of a cargo
+    if not cargo:  # the review's '/' or an unnamed kind ('miRNAs'): an explicit marker instead of a named cargo
         assert union.query(f"ASK {{ {iri} <https://w3id.org/exokg/vocab/cargoUnspecified> true }}").askAnswer
     assert _values(union, finding, "exo:hasTarget") == targets
     assert _values(union, finding, "exo:actsThroughPathway") == pathways
