@@ -106,6 +106,8 @@ IRI_SEGMENTS = {
     "biomarker": "biomarker",
     "component": "component",
     "source": "source",
+    "net-effect": "net-effect",  # composed along signed steps (ontology/signs.py)
+    "conflict": "conflict",  # sign conflicts (ontology/signs.py)
 }
 
 # Entity types (ontology class local names) → the IRI segment their individuals are minted under.

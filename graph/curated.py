@@ -73,6 +73,7 @@ STEP_SEP = " > "
 PARALLEL_SEP = " + "
 VARIANT_SEP = " | "
 TEXT_MARK = " [text]"
+POPULATION_MARK = " @"  # an effect on another population than the receiving cells: promotes:cell proliferation @glioma-cells
 
 
 # --- errors ------------------------------------------------------------------------------------------
@@ -158,6 +159,7 @@ class Effect:
     direction: str
     process: str
     stated_in: str  # "table" or "text"
+    population: str = ""  # the population whose process it changes, when not the receiving cells ("@glioma-cells")
 
 
 @dataclass(frozen=True)
@@ -489,7 +491,11 @@ class _FindingReader:
     def effects(self, origin: Origin, value: str) -> tuple[Effect, ...]:
         effects = []
         for item in self.reader.listed(value):
-            stated_in = "table"
+            stated_in, population = "table", ""
+            if POPULATION_MARK in item:
+                item, _, population = (part.strip() for part in item.rpartition(POPULATION_MARK))
+                if population not in self.corpus.populations:
+                    self.reader.problem(origin, f"unknown cell population {population!r} after '@' in effect {item!r}")
             if item.endswith(TEXT_MARK.strip()):
                 item, stated_in = item[: -len(TEXT_MARK.strip())].strip(), "text"
             direction, sep, process = item.partition(":")
@@ -499,7 +505,7 @@ class _FindingReader:
             self.reader.one_of(origin, "direction", direction, self.reader.vocab.directions)
             if _entity_of(self.corpus.entities, process) != "BiologicalProcess":
                 self.reader.problem(origin, f"unknown process {process!r}: add it to entities.tsv as a BiologicalProcess")
-            effects.append(Effect(direction, process, stated_in))
+            effects.append(Effect(direction, process, stated_in, population))
         return tuple(effects)
 
     def reference(self, origin: Origin, value: str) -> int | None:
@@ -691,7 +697,7 @@ def _read_steps(reader: _Reader, path: Path, corpus: Corpus, review: str) -> dic
                 reader.problem(origin, f"unknown {column} {key!r}: add it to entities.tsv"
                                + (", or write 'cargo' for the finding's cargo" if column == "subject" else ""))
         if relation is not None and relation.word == "targets":
-            subject_types = ({corpus.entities[k].type for k in finding.cargo_entities} | (
+            subject_types = ({_entity_of(corpus.entities, k) for k in finding.cargo_entities} | (
                 {finding.unspecified_cargo} if finding.unspecified_cargo is not None else set())
                 if row["subject"] == CARGO_SUBJECT else {_entity_of(corpus.entities, row["subject"])})
             if subject_types != {"MicroRNA"}:

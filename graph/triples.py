@@ -234,8 +234,8 @@ class TripleWriter:
         for index, effect in enumerate(f.effects, start=1):
             effect_node = URIRef(f"{node}/effect/{index}")
             effect_nodes[f"{effect.direction}:{effect.process}"] = effect_node
-            for key in f.receiving_populations:  # the population whose process the effect changes
-                g.add((effect_node, EXO.effectIn, self.population(key)))
+            for key in (effect.population,) if effect.population else f.receiving_populations:
+                g.add((effect_node, EXO.effectIn, self.population(key)))  # whose process the effect changes
             g.add((node, EXO.hasEffect, effect_node))
             g.add((effect_node, RDF.type, OWL.NamedIndividual))
             g.add((effect_node, RDF.type, EXO.Effect))
@@ -337,7 +337,7 @@ class TripleWriter:
         if field == "reference":
             return [self.reference(int(value))]
         if field == "effects":
-            return [self.entity(p.split(":", 1)[1].replace(" [text]", "").strip()) for p in parts]
+            return [self.entity(p.split(":", 1)[1].split(" @", 1)[0].replace(" [text]", "").strip()) for p in parts]
         return [self.entity(p) for p in parts]
 
     # -- claims ------------------------------------------------------------------------------------

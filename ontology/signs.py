@@ -28,7 +28,7 @@ from pathlib import Path
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
-from exokg.config import BASE, EXO, OBO
+from exokg.config import BASE, EXO, OBO, mint
 
 REGISTRY = Path(__file__).with_name("step_relations.tsv")
 RO_TERMS = Path(__file__).with_name("ro_terms.tsv")
@@ -118,7 +118,7 @@ class NetEffect:
 
     @property
     def node(self) -> URIRef:
-        return URIRef(f"{BASE}net-effect/{_flat(self.subject)}--{self.sign}--{_flat(self.object)}")
+        return URIRef(mint("net-effect", f"{_flat(self.subject)}--{self.sign}--{_flat(self.object)}"))
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class Conflict:
     @property
     def node(self) -> URIRef:
         key = "--".join(sorted(_flat(s) for s in self.statements))
-        return URIRef(f"{BASE}conflict/{key}")
+        return URIRef(mint("conflict", key))
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.about}"

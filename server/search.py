@@ -51,6 +51,8 @@ KINDS = {  # IRI segment → what the lists call it, in the order the browse ind
     "component": "Cellular components",
     "reference": "References of the review",
     "source": "Sections of the review",
+    "net-effect": "Net effects composed along signed steps",
+    "conflict": "Sign conflicts",
 }
 assert set(KINDS) == set(IRI_SEGMENTS.values())
 MATCHES = "skos:exactMatch|skos:closeMatch|skos:broadMatch|skos:narrowMatch|skos:relatedMatch"

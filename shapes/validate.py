@@ -512,6 +512,11 @@ def validate_batched(data: Graph, ontology: Graph, files: tuple[Path, ...] = (),
         for node in neighbours:
             for triple in data.triples((node, None, None)):
                 graph.add(triple)
+        for subject in batch:  # what points at a node, with its types: shapes with inverse paths (^exo:hasOutcome)
+            for triple in data.triples((None, None, subject)):
+                graph.add(triple)
+                for kind in data.objects(triple[0], RDF.type):
+                    graph.add((triple[0], RDF.type, kind))
         _, batch_report, _ = pyshacl.validate(graph, shacl_graph=core, inplace=True, **PYSHACL_OPTIONS)
         for result in batch_report.objects(None, SH.result):
             if batch_report.value(result, SH.focusNode) in own:
@@ -615,6 +620,8 @@ def curated_role(path: Path) -> str | None:
         tuple(curated.XREF_COLUMNS): "vocabulary/xrefs.tsv",
         tuple(curated.VESICLE_CLAIM_COLUMNS): "text/vesicle_biology.tsv",
         tuple(curated.BIOMARKER_COLUMNS): "text/biomarkers.tsv",
+        tuple(curated.STEP_COLUMNS): "mechanisms/steps.tsv",
+        tuple(curated.OUTCOME_COLUMNS): "mechanisms/outcomes.tsv",
     }
     return roles.get(tuple(header))
 

@@ -182,3 +182,33 @@ def test_a_bad_step_is_reported_with_its_file_and_line(tmp_path, cell, message):
     with pytest.raises(CurationError) as caught:
         load(copy)
     assert any(p.origin.line == len(lines) and message in p.message for p in caught.value.problems), caught.value
+
+
+# --- pages ----------------------------------------------------------------------------------------------
+def test_the_chain_diagram_draws_signs_and_whole_labels(client):
+    page = client.get("/finding/TME-006", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "M2 macrophage polarization</text>" in page  # whole, not 'M2 macrophage polarizat…'
+    assert "…</text>" not in page.split("<svg", 1)[1].rsplit("</svg>", 1)[0]
+    # miR-1246 → STAT3 signalling is an arrow, miR-1246 ⊣ NF-κB signalling a bar-headed line
+    assert 'marker-end="url(#activates)" class="positive"><title>positive: activates</title>' in page
+    assert 'marker-end="url(#inhibits)" class="negative"><title>negative: inhibits</title>' in page
+
+
+def test_the_most_connected_cargo_chart_counts_named_cargo_only(client):
+    page = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
+    chart = page.split("The cargos named by the most findings", 1)[1].split("</svg>", 1)[0]
+    assert "unspecified" not in chart and "miRNAs" not in chart
+    assert "miR-21" in chart
+
+
+def test_exokg_validate_names_the_bad_step_row(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "steps.tsv"
+    lines = (GRAPH_DIR / "mechanisms" / "steps.tsv").read_text(encoding="utf-8").splitlines()
+    lines.append("\t".join(["TME-006", "2", "cargo", "represses", "STAT3 signaling", "", "text", "via targeting TERF2IP", ""]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "exokg", "validate", str(path)], capture_output=True, text=True)
+    assert run.returncode == 1
+    assert f"steps.tsv:{len(lines)}: relation 'represses' is not one of" in run.stdout + run.stderr
