@@ -41,7 +41,7 @@ from exokg.config import BASE, EXO, IRI_SEGMENTS
 # Nodes a finding or claim is made of: renamed within their copy, never rewired to another copy.
 OWN_PARTS = {"finding", "vesicle", "claim", "biomarker"}
 SHARED = {"source"}  # the review's sections: one set for all copies
-CLAIM_ID = re.compile(r"\b(TME|RT|CHEMO|INV|ANG|GROW|TXT|VES|BIO)-(\d{3})\b")
+CLAIM_ID = re.compile(r"\b([A-Z]+)-(\d{3})\b")  # TME-004, VES-001, TMEC-031: every curated id
 # Share of links from a copy's findings to a vocabulary node that stay inside the copy; the rest go to a
 # random copy's node. Half and half gives one connected graph with the review's per-node degree on average.
 STAY = 0.5

@@ -32,7 +32,7 @@ from exokg.kgx import EDGES_FILE, NODES_FILE, kgx_tsv
 from exokg.mappings import FILE_NAME as SSSOM_FILE, sssom_tsv
 from exokg.ontology.export import owl_xml
 from exokg.ontology.hermit import hermit
-from exokg.ontology.reason import reason, reasoning_input
+from exokg.ontology.reason import hermit_input, reason, reasoning_input
 from exokg.ontology.relations import relation_triples
 from exokg.ontology.signs import reason_over_signs
 from exokg.ontology.vocabulary import load_ontology, vocabulary
@@ -215,7 +215,7 @@ def build(out: Path, graph_dir: Path = GRAPH_DIR, extra_finding_files: tuple[Pat
     # while the shapes are checked; the OWL API writes OWL/XML meanwhile): the review's build went from
     # about 10 s to 7-8 s of wall clock on two cores (docs/benchmarks.md).
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="exokg-java") as java:
-        hermit_run = java.submit(hermit, reasoning_input(graphs))
+        hermit_run = java.submit(hermit, hermit_input(reasoning_input(graphs)))
         owx = java.submit(owl_xml, graphs["ontology"])
         progress("validating with the SHACL shapes")
         check_graphs(graphs)  # raises ShapesViolated listing each violation with its curated file:line

@@ -34,7 +34,8 @@ PROV = Namespace("http://www.w3.org/ns/prov#")
 VOID = Namespace("http://rdfs.org/ns/void#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 IAO_DEFINITION = OBO.IAO_0000115
-ECO_AUTHOR_STATEMENT = OBO.ECO_0000304
+ECO_AUTHOR_STATEMENT = OBO.ECO_0000304  # author statement supported by traceable reference (a bracket citation)
+ECO_UNTRACEABLE_STATEMENT = OBO.ECO_0000303  # author statement without traceable support (the review cites nothing)
 
 PREFIXES = {
     "exo": EXO,

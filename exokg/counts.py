@@ -4,6 +4,10 @@ A node's section is the source it comes from (``exo:fromSource``: Table 1-6, a r
 figure legend); a node without one of its own (an effect, a signed step, a tumour outcome, an unspecified
 cargo) counts under its finding's section. A node's kind is its most specific asserted exo: class. Net
 effects and sign conflicts, which the reasoning step composes across findings, are counted apart.
+The running-text claims (graph/text/claims/) get a second table: per section, the review's sentences that
+carry a curated claim (each claim's quote located in the review and widened to its sentence), the claim
+rows, how many restate a table or text record and how many cite nothing, and the sentences left out on
+purpose, listed one by one with the curator's reason at the end (the audit of what is not in the graph).
 ``python -m exokg.counts --report docs/graph-counts.md`` rewrites the file; tests/test_counts.py checks it
 is current.
 """
@@ -17,7 +21,8 @@ from pathlib import Path
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 
-from exokg.config import EXO
+from exokg.config import EXO, REVIEW_TEXT
+from exokg.graph.curated import Corpus, normalize_for_quote
 
 REPORT_COMMAND = "python -m exokg.counts --report docs/graph-counts.md"
 # A finding's own nodes, counted under the finding's section: property from the finding → the node.
@@ -30,6 +35,12 @@ def _kind(graph: Graph, ontology: Graph, node: URIRef) -> str | None:
     return min((str(ontology.value(t, RDFS.label) or t[len(str(EXO)):]) for t in specific), default=None)
 
 
+def _unspecified_parts(asserted: Graph, node: URIRef) -> list[URIRef]:
+    """A running-text claim's own unspecified-cargo nodes (its subject or object when the review names none)."""
+    return [o for prop in (EXO.claimSubject, EXO.claimObject) for o in asserted.objects(node, prop)
+            if (o, RDF.type, EXO.UnspecifiedCargo) in asserted]
+
+
 def counts(asserted: Graph, ontology: Graph) -> Counter:
     """(section, kind) → number of nodes, over the asserted graph."""
     found: Counter = Counter()
@@ -38,15 +49,56 @@ def counts(asserted: Graph, ontology: Graph) -> Counter:
         kind = _kind(asserted, ontology, node)
         if kind:
             found[(section, kind)] += 1
-        for prop in OWN_NODES:
-            for own in asserted.objects(node, prop):
-                own_kind = _kind(asserted, ontology, own)
-                if own_kind:
-                    found[(section, own_kind)] += 1
+        own_nodes = [own for prop in OWN_NODES for own in asserted.objects(node, prop)]
+        for own in own_nodes + _unspecified_parts(asserted, node):
+            own_kind = _kind(asserted, ontology, own)
+            if own_kind:
+                found[(section, own_kind)] += 1
     return found
 
 
-def report(asserted: Graph, inferred: Graph, ontology: Graph) -> str:
+def _sentence_of(review: str, quote: str) -> int:
+    """Where the sentence holding ``quote`` starts in the whitespace-free review (a sentence ends at '.' + capital)."""
+    at = review.find(normalize_for_quote(quote))
+    start = at
+    while start > 0 and not (review[start - 1] == "." and review[start].isupper()):
+        start -= 1
+    return start
+
+
+def claim_lines(corpus: Corpus) -> list[str]:
+    """The running-text tables: coverage per section, claims per section and kind, and the left-out audit."""
+    review = normalize_for_quote(REVIEW_TEXT.read_text(encoding="utf-8"))
+    by_section: dict[str, list] = {}
+    for claim in corpus.text_claims:
+        by_section.setdefault(claim.section, []).append(claim)
+    left: Counter = Counter(row.section for row in corpus.left_out)
+    sections = sorted(set(by_section) | set(left))
+    lines = ["## Running-text claims", "",
+             "Sentences with a claim: the sentences of the review that hold at least one curated claim's quote.",
+             "Restating: claims that link to the table row or text record holding the same statement (exo:restates).",
+             "Uncited: claims the review makes without a bracket reference (evidence ECO:0000303).", "",
+             "| section | sentences with a claim | claims | restating | uncited | sentences left out |", "|---|---|---|---|---|---|"]
+    for section in sections:
+        claims = by_section.get(section, [])
+        sentences = {_sentence_of(review, c.quote) for c in claims}
+        lines.append(f"| {section} | {len(sentences)} | {len(claims)} | {sum(1 for c in claims if c.restates)} | "
+                     f"{sum(1 for c in claims if not c.references)} | {left.get(section, 0)} |")
+    everything = corpus.text_claims
+    lines.append(f"| **all** | {len({(c.section, _sentence_of(review, c.quote)) for c in everything})} | {len(everything)} | "
+                 f"{sum(1 for c in everything if c.restates)} | {sum(1 for c in everything if not c.references)} | {len(corpus.left_out)} |")
+    kinds = sorted({c.kind for c in everything})
+    table = Counter((c.section, c.kind) for c in everything)
+    lines += ["", "| section | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
+    for section in sorted(by_section):
+        lines.append(f"| {section} | " + " | ".join(str(table.get((section, k), "")) for k in kinds) + " |")
+    lines += ["", "### Left out on purpose", "", "| section | sentence | why |", "|---|---|---|"]
+    for row in corpus.left_out:
+        lines.append(f"| {row.section} | {row.quote.replace('|', '/')} | {row.reason.replace('|', '/')} |")
+    return lines + [""]
+
+
+def report(asserted: Graph, inferred: Graph, ontology: Graph, corpus: Corpus | None = None) -> str:
     table = counts(asserted, ontology)
     sections = sorted({s for s, _ in table}, key=lambda s: (not s.startswith("Table"), s))
     kinds = sorted({k for _, k in table})
@@ -64,6 +116,8 @@ def report(asserted: Graph, inferred: Graph, ontology: Graph) -> str:
               "Tumour outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())) + ".",
               f"Composed across findings (inferred graph): {len(set(inferred.subjects(RDF.type, EXO.NetEffect)))} net effects, "
               f"{len(set(inferred.subjects(RDF.type, EXO.SignConflict)))} sign conflicts.", ""]
+    if corpus is not None and corpus.text_claims:
+        lines += claim_lines(corpus)
     return "\n".join(lines)
 
 
@@ -71,8 +125,8 @@ def current_report() -> str:
     from exokg.build import assemble
     from exokg.ontology.signs import reason_over_signs
 
-    graphs, _ = assemble()
-    return report(graphs["asserted"], reason_over_signs(graphs["asserted"]).graph, graphs["ontology"])
+    graphs, corpus = assemble()
+    return report(graphs["asserted"], reason_over_signs(graphs["asserted"]).graph, graphs["ontology"], corpus)
 
 
 def main(argv: list[str] | None = None) -> int:

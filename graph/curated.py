@@ -32,6 +32,19 @@ OUTCOMES = ("pro-tumour", "anti-tumour")
 STATED_IN = ("table", "text")
 CARGO_SUBJECT = "cargo"  # a step's subject: the finding's own cargo (each named cargo, or its unspecified cargo)
 UNSPECIFIED = "unspecified:"  # cargo_entities cell of a cargo the review does not name: unspecified:MicroRNA
+CLAIM_COLUMNS = "id section kind subject relation object qualifiers reference quote restates note".split()
+LEFT_OUT_COLUMNS = ["section", "quote", "reason"]
+CLAIM_KINDS = (
+    "epidemiology clinical vesicle-biology framing mechanism expression therapy delivery biomarker limitation "
+    "prospect example figure"
+).split()
+# A claim's qualifiers (key=value; …): what each value must be. "population" is the population whose process
+# changes (as an effect's @population); "contradicts" names another claim giving a different reading.
+CLAIM_QUALIFIERS = {
+    "donor": "population", "population": "population", "disease": "disease", "comparator": "population or text",
+    "contradicts": "claim", "condition": "text", "sample": "text", "hedge": "text", "species": "text",
+    "use": "text", "value": "text",
+}
 BIOMARKER_COLUMNS = (
     "id source cargo cargo_entity vesicle_term sample body_fluid disease patients uses change reference quote note"
 ).split()
@@ -259,6 +272,45 @@ class BiomarkerClaim:
     origin: Origin
 
 
+@dataclass(frozen=True)
+class Term:
+    """A claim's subject or object: a curated node, an ontology class, an unnamed cargo, or the review's words."""
+
+    kind: str  # entity | population | class | unspecified | literal
+    value: str  # the entity/population key, the class's local name, the cargo kind, or the literal text
+
+
+@dataclass(frozen=True)
+class TextClaim:
+    """One claim of the running text (graph/text/claims/<section>.tsv)."""
+
+    id: str
+    section: str
+    kind: str
+    subject: Term
+    relation: str
+    object: Term
+    qualifiers: tuple[tuple[str, str], ...]
+    references: tuple[int, ...]
+    quote: str
+    restates: tuple[str, ...]  # ids of findings, vesicle-biology or biomarker claims holding the same statement
+    note: str
+    origin: Origin
+
+    def qualifier(self, key: str) -> tuple[str, ...]:
+        return tuple(v for k, v in self.qualifiers if k == key)
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A sentence of the running text deliberately not curated, with the reason (the audit of issue 14)."""
+
+    section: str
+    quote: str
+    reason: str
+    origin: Origin
+
+
 @dataclass
 class Corpus:
     """Everything curated, checked and cross-linked."""
@@ -270,6 +322,8 @@ class Corpus:
     findings: list[Finding] = field(default_factory=list)
     vesicle_claims: list[VesicleClaim] = field(default_factory=list)
     biomarkers: list[BiomarkerClaim] = field(default_factory=list)
+    text_claims: list[TextClaim] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)
 
 
 # --- reading -----------------------------------------------------------------------------------------
@@ -750,6 +804,111 @@ def _read_outcomes(reader: _Reader, path: Path, corpus: Corpus, review: str) -> 
     return outcomes
 
 
+def _claim_term(reader: _Reader, origin: Origin, column: str, value: str, corpus: Corpus) -> Term | None:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return Term("literal", value[1:-1])
+    if value in corpus.entities:
+        return Term("entity", value)
+    if value in corpus.populations:
+        return Term("population", value)
+    if value in reader.vocab.class_by_label:
+        return Term("class", reader.vocab.class_by_label[value])
+    if value.startswith(UNSPECIFIED):
+        kind = value[len(UNSPECIFIED):]
+        if kind in cargo_types(reader.vocab):
+            return Term("unspecified", kind)
+        reader.problem(origin, f"{column}: unspecified cargo kind {kind!r} is not one of {sorted(cargo_types(reader.vocab))}")
+        return None
+    reader.problem(origin, f"{column} {value!r} is not an entity or population key, an ontology class label, "
+                   'unspecified:KIND or a "quoted literal" (add the entity to vocabulary/entities.tsv)')
+    return None
+
+
+def _read_text_claims(reader: _Reader, claims_dir: Path, corpus: Corpus, review: str) -> None:
+    """The running-text claims, one file per section, and the sentences left out (``left_out/``)."""
+    from exokg.ontology.claim_relations import claim_relations
+
+    relations = claim_relations()
+    restatable = {f.id for f in corpus.findings} | {c.id for c in corpus.vesicle_claims} | {b.id for b in corpus.biomarkers}
+    seen: dict[str, Origin] = {}
+    contradictions: list[tuple[Origin, str]] = []
+    for path in sorted(claims_dir.glob("*.tsv")):
+        prefixes: set[str] = set()
+        previous = ""
+        for origin, row in reader.rows(path, CLAIM_COLUMNS):
+            identifier = row["id"]
+            match = re.fullmatch(r"([A-Z]+)-\d{3}", identifier)
+            if not match:
+                reader.problem(origin, f"claim id {identifier!r} must look like PREFIX-001")
+                continue
+            if identifier in seen:
+                reader.problem(origin, f"duplicate claim id {identifier} (first at {seen[identifier]})")
+                continue
+            seen[identifier] = origin
+            prefixes.add(match.group(1))
+            if len(prefixes) > 1:
+                reader.problem(origin, f"{identifier}: one id prefix per file, found {', '.join(sorted(prefixes))}")
+            if identifier <= previous:
+                reader.problem(origin, f"{identifier} comes after {previous}: keep the ids sorted")
+            previous = max(previous, identifier)
+            ok = bool(row["section"])
+            if not ok:
+                reader.problem(origin, "missing section")
+            ok &= reader.one_of(origin, "kind", row["kind"], tuple(CLAIM_KINDS))
+            if row["relation"] not in relations:
+                reader.problem(origin, f"relation {row['relation']!r} is not one of: {', '.join(sorted(relations))} "
+                               "(ontology/claim_relations.tsv)")
+                ok = False
+            subject = _claim_term(reader, origin, "subject", row["subject"], corpus)
+            obj = _claim_term(reader, origin, "object", row["object"], corpus)
+            qualifiers = []
+            for part in reader.listed(row["qualifiers"]):
+                key, sep, value = (p.strip() for p in part.partition("="))
+                wanted = CLAIM_QUALIFIERS.get(key)
+                if not sep or not value or wanted is None:
+                    reader.problem(origin, f"qualifier {part!r} must be key=value with key one of: {', '.join(sorted(CLAIM_QUALIFIERS))}")
+                    ok = False
+                    continue
+                if wanted == "population" and value not in corpus.populations:
+                    reader.problem(origin, f"{key}={value}: not a population key of vocabulary/populations.tsv")
+                    ok = False
+                elif wanted == "disease" and _entity_of(corpus.entities, value) != "Disease":
+                    reader.problem(origin, f"disease={value}: not a Disease of vocabulary/entities.tsv")
+                    ok = False
+                elif wanted == "claim":
+                    contradictions.append((origin, value))
+                qualifiers.append((key, value))
+            references = []
+            for cell in reader.listed(row["reference"]):
+                number = reader.integer(origin, "reference", cell)
+                if number is not None and number not in corpus.references:
+                    reader.problem(origin, f"reference [{number}] is not in references.tsv")
+                elif number is not None:
+                    references.append(number)
+            restates = reader.listed(row["restates"])
+            for other in restates:
+                if other not in restatable:
+                    reader.problem(origin, f"restates {other!r}: no finding, vesicle-biology or biomarker claim has that id")
+            if not row["quote"]:
+                reader.problem(origin, "missing supporting quote")
+            elif normalize_for_quote(row["quote"]) not in review:
+                reader.problem(origin, f"quote not found in the review text: {row['quote'][:60]!r}…")
+            if ok and subject and obj:
+                corpus.text_claims.append(TextClaim(
+                    identifier, row["section"], row["kind"], subject, row["relation"], obj, tuple(qualifiers),
+                    tuple(references), row["quote"], restates, row["note"], origin))
+    for origin, other in contradictions:
+        if other not in seen:
+            reader.problem(origin, f"contradicts={other}: no claim has that id")
+    for path in sorted((claims_dir / "left_out").glob("*.tsv")):
+        for origin, row in reader.rows(path, LEFT_OUT_COLUMNS):
+            if not row["reason"]:
+                reader.problem(origin, "missing reason: say why the sentence holds no claim to curate")
+            if not row["quote"] or normalize_for_quote(row["quote"]) not in review:
+                reader.problem(origin, "missing quote, or quote not found in the review text")
+            corpus.left_out.append(LeftOut(row["section"], row["quote"], row["reason"], origin))
+
+
 def load(
     graph_dir: Path = config.GRAPH_DIR,
     review_text: Path | None = None,
@@ -797,6 +956,9 @@ def load(
         ]
     _read_vesicle_claims(reader, graph_dir / "text" / "vesicle_biology.tsv", corpus, review, vocab.class_by_label)
     _read_biomarkers(reader, graph_dir / "text" / "biomarkers.tsv", corpus, review)
+    claims = graph_dir / "text" / "claims"
+    if claims.is_dir():  # a curator's own directory may hold no running-text claims
+        _read_text_claims(reader, claims, corpus, review)
     if reader.problems:
         raise CurationError(reader.problems)
     return corpus

@@ -13,7 +13,7 @@ import unicodedata
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, XSD
 
-from exokg.config import ECO_AUTHOR_STATEMENT, ENTITY_SEGMENTS, EXO, OBOINOWL, BASE, mint
+from exokg.config import ECO_AUTHOR_STATEMENT, ECO_UNTRACEABLE_STATEMENT, ENTITY_SEGMENTS, EXO, OBOINOWL, BASE, mint
 from exokg.graph.curated import (
     CARGO_SUBJECT,
     VESICLE_TERMS,
@@ -21,10 +21,13 @@ from exokg.graph.curated import (
     Corpus,
     Finding,
     Origin,
+    Term,
+    TextClaim,
     VesicleClaim,
     display_path,
 )
 
+from exokg.ontology.claim_relations import claim_relations
 from exokg.ontology.signs import SYMBOL, iri as sign_iri, relations
 
 EN = "en"
@@ -100,7 +103,8 @@ class TripleWriter:
     def claim(self, node: URIRef, source: str, quote: str, references: tuple[int, ...]) -> None:
         self.g.add((node, EXO.fromSource, self.source(source)))
         self.g.add((node, EXO.supportingQuote, Literal(quote)))
-        self.g.add((node, EXO.hasEvidence, ECO_AUTHOR_STATEMENT))
+        # A claim the review makes without a bracket citation is an author statement without traceable support.
+        self.g.add((node, EXO.hasEvidence, ECO_AUTHOR_STATEMENT if references else ECO_UNTRACEABLE_STATEMENT))
         self.g.add((node, DCTERMS.source, REVIEW))
         for number in references:
             self.g.add((node, EXO.hasReference, self.reference(number)))
@@ -393,6 +397,70 @@ class TripleWriter:
         self.provenance(node, b.origin, b.note)
 
 
+    def restated(self, identifier: str) -> URIRef:
+        """The node of a finding, vesicle-biology or biomarker claim, by its curated id."""
+        kind = "claim" if identifier.startswith("VES-") else "biomarker" if identifier.startswith("BIO-") else "finding"
+        return self._mint(kind, identifier, identifier)
+
+    def write_text_claim(self, c: TextClaim) -> None:
+        g = self.g
+        relation = claim_relations()[c.relation]
+        node = self._mint("claim", c.id, c.id)
+        subject, obj = self.claim_term(node, c.subject, "subject"), self.claim_term(node, c.object, "object")
+        g.add((node, RDF.type, OWL.NamedIndividual))
+        g.add((node, RDF.type, EXO.TextClaim))
+        g.add((node, RDFS.label, label(f"{c.id}: {self.term_text(c.subject)} {c.relation} {self.term_text(c.object)}")))
+        g.add((node, DCTERMS.identifier, Literal(c.id)))
+        g.add((node, EXO.claimKind, Literal(c.kind)))
+        g.add((node, EXO.claimSubject, subject))
+        g.add((node, EXO.claimRelation, sign_iri(relation.property)))
+        g.add((node, EXO.relationWord, Literal(c.relation)))
+        g.add((node, EXO.hasSign, EXO[relation.sign]))
+        g.add((node, EXO.claimObject, obj))
+        for key, value in c.qualifiers:
+            if key in ("donor", "population"):
+                g.add((node, EXO.claimDonor if key == "donor" else EXO.claimPopulation, self.population(value)))
+            elif key == "disease":
+                g.add((node, EXO.hasDisease, self.entity(value)))
+            elif key == "comparator":
+                g.add((node, EXO.claimComparator, self.population(value) if value in self.corpus.populations else Literal(value)))
+            elif key == "contradicts":
+                g.add((node, EXO.contradictsClaim, self._mint("claim", value, value)))
+            else:
+                g.add((node, EXO["claim" + key.capitalize()], Literal(value)))
+        for other in c.restates:
+            g.add((node, EXO.restates, self.restated(other)))
+        self.claim(node, c.section, c.quote, c.references)
+        self.provenance(node, c.origin, c.note)
+
+    def claim_term(self, node: URIRef, term: Term, role: str) -> URIRef | Literal:
+        if term.kind == "entity":
+            return self.entity(term.value)
+        if term.kind == "population":
+            return self.population(term.value)
+        if term.kind == "class":
+            return EXO[term.value]
+        if term.kind == "literal":
+            return Literal(term.value, lang=EN)
+        # An unnamed cargo ("exosomal miRNAs") is the claim's own node, never a named molecule (as in findings).
+        cargo = URIRef(f"{node}/unspecified-{role}")
+        self.g.add((cargo, RDF.type, OWL.NamedIndividual))
+        self.g.add((cargo, RDF.type, EXO[UNSPECIFIED_CLASSES.get(term.value, "UnspecifiedCargo")]))
+        self.g.add((cargo, RDF.type, EXO.UnspecifiedCargo))
+        self.g.add((cargo, RDFS.label, label(f"{self.term_text(term)} ({node.rsplit('/', 1)[1]})")))
+        self.g.add((cargo, EXO.unspecifiedKind, EXO[term.value]))
+        return cargo
+
+    def term_text(self, term: Term) -> str:
+        if term.kind == "class":
+            return next(k for k, v in self.class_by_label.items() if v == term.value)
+        if term.kind == "unspecified":
+            return f"unspecified {term.value}"
+        if term.kind == "population":
+            return self.corpus.populations[term.value].label
+        return term.value
+
+
 def asserted_graph(corpus: Corpus, class_by_label: dict[str, str]) -> tuple[Graph, Graph]:
     """The asserted findings graph, and the imported external terms (labels, sources) for the ontology graph."""
     graph, imports = Graph(), Graph()
@@ -405,4 +473,6 @@ def asserted_graph(corpus: Corpus, class_by_label: dict[str, str]) -> tuple[Grap
         writer.write_vesicle_claim(claim)
     for biomarker in corpus.biomarkers:
         writer.write_biomarker(biomarker)
+    for claim in corpus.text_claims:
+        writer.write_text_claim(claim)
     return graph, imports

@@ -18,7 +18,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SH
 
 from exokg.build import assemble
 from exokg.config import EXO, OBOINOWL
-from exokg.graph.curated import VARIANT_FIELDS, VESICLE_CLAIM_KINDS, VESICLE_TERMS
+from exokg.graph.curated import CLAIM_KINDS, VARIANT_FIELDS, VESICLE_CLAIM_KINDS, VESICLE_TERMS
 from exokg.ontology.vocabulary import load_ontology, vocabulary
 from exokg.shapes.validate import SHAPES, shapes_graph, validate
 
@@ -210,7 +210,7 @@ def sh_in(path: URIRef) -> set[str]:
         (EXO.hasBiomarkerUse, lambda: vocabulary().biomarker_uses),
         (EXO.hasExpressionChange, lambda: vocabulary().expression_changes),
         (EXO.termUsedInSource, lambda: set(VESICLE_TERMS)),
-        (EXO.claimKind, lambda: set(VESICLE_CLAIM_KINDS)),
+        (EXO.claimKind, lambda: set(VESICLE_CLAIM_KINDS) | set(CLAIM_KINDS)),  # vesicle-biology and text claims
         (EXO.variantField, lambda: set(VARIANT_FIELDS)),
     ],
     ids=lambda v: str(v).rpartition("/")[2] if isinstance(v, URIRef) else "",
