@@ -39,7 +39,8 @@ CLAIM_KINDS = (
     "prospect example figure"
 ).split()
 # A claim's qualifiers (key=value; …): what each value must be. "population" is the population whose process
-# changes (as an effect's @population); "contradicts" names another claim giving a different reading.
+# changes (as an effect's @population); "contradicts" names another claim or finding (TME-, VES-, BIO- id) giving a
+# different reading.
 CLAIM_QUALIFIERS = {
     "donor": "population", "population": "population", "disease": "disease", "comparator": "population or text",
     "contradicts": "claim", "condition": "text", "sample": "text", "hedge": "text", "species": "text",
@@ -897,9 +898,9 @@ def _read_text_claims(reader: _Reader, claims_dir: Path, corpus: Corpus, review:
                 corpus.text_claims.append(TextClaim(
                     identifier, row["section"], row["kind"], subject, row["relation"], obj, tuple(qualifiers),
                     tuple(references), row["quote"], restates, row["note"], origin))
-    for origin, other in contradictions:
-        if other not in seen:
-            reader.problem(origin, f"contradicts={other}: no claim has that id")
+    for origin, other in contradictions:  # another text claim, or the table row / record it contradicts
+        if other not in seen and other not in restatable:
+            reader.problem(origin, f"contradicts={other}: no claim or finding has that id")
     for path in sorted((claims_dir / "left_out").glob("*.tsv")):
         for origin, row in reader.rows(path, LEFT_OUT_COLUMNS):
             if not row["reason"]:

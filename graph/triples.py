@@ -425,7 +425,8 @@ class TripleWriter:
             elif key == "comparator":
                 g.add((node, EXO.claimComparator, self.population(value) if value in self.corpus.populations else Literal(value)))
             elif key == "contradicts":
-                g.add((node, EXO.contradictsClaim, self._mint("claim", value, value)))
+                is_text_claim = any(c.id == value for c in self.corpus.text_claims)
+                g.add((node, EXO.contradictsClaim, self._mint("claim", value, value) if is_text_claim else self.restated(value)))
             else:
                 g.add((node, EXO["claim" + key.capitalize()], Literal(value)))
         for other in c.restates:
