@@ -8,11 +8,13 @@ or interrupted build leaves the previous outputs as they were.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
 import time
+import traceback
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -140,13 +142,47 @@ def _trig(dataset: Dataset) -> bytes:
         return dataset.serialize(format="trig", encoding="utf-8")
 
 
-def render(graphs: dict[str, Graph], corpus: curated.Corpus | None = None, owx: bytes | None = None) -> dict[str, bytes]:
-    """Every output file's bytes, computed in memory before anything touches the disk.
+def _forked(work: Callable[[], dict[str, bytes]]) -> Callable[[], dict[str, bytes]]:
+    """Run ``work`` in a forked child and return a function that waits for its files.
 
-    The SSSOM mapping set is written from the curated cross-references, so only when ``corpus`` is given;
-    ``owx`` is the ontology's OWL/XML when already written (else the OWL API is run here).
+    The child inherits the graphs as they are (nothing is pickled but the answer); serializing is pure
+    Python, so a second process is the only way to use the second core. Where fork is missing, runs here.
     """
-    union = bind_prefixes(Graph())
+    if "fork" not in multiprocessing.get_all_start_methods():
+        files = work()
+        return lambda: files
+    receive, send = multiprocessing.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            send.send(("files", work()))
+        except BaseException as exc:  # the parent re-raises it with the child's traceback
+            send.send(("error", "".join(traceback.format_exception(exc))))
+        finally:
+            send.close()
+
+    process = multiprocessing.get_context("fork").Process(target=child, name="exokg-render", daemon=True)
+    process.start()
+    send.close()
+
+    def wait() -> dict[str, bytes]:
+        try:
+            kind, value = receive.recv()
+        except EOFError:
+            kind, value = "error", f"the serializing process ended without an answer (exit code {process.exitcode})"
+        finally:
+            receive.close()
+            process.join()
+        if kind == "error":
+            raise RuntimeError(f"serializing the dumps failed in the child process:\n{value}")
+        return value
+
+    return wait
+
+
+def _line_based(graphs: dict[str, Graph]) -> dict[str, bytes]:
+    """The per-graph dumps (TriG, N-Quads) and the sorted N-Triples of their union: half of the serializing."""
+    union = Graph()
     for graph in graphs.values():
         union += graph
     dataset = bind_prefixes(Dataset())
@@ -154,11 +190,22 @@ def render(graphs: dict[str, Graph], corpus: curated.Corpus | None = None, owx: 
         named = dataset.graph(GRAPH[name])
         for triple in graph:
             named.add(triple)
+    return {"exokg.trig": _trig(dataset), "exokg.nq": sorted_nquads(graphs), "exokg.nt": sorted_ntriples(union)}
+
+
+def render(graphs: dict[str, Graph], corpus: curated.Corpus | None = None, owx: bytes | None = None) -> dict[str, bytes]:
+    """Every output file's bytes, computed in memory before anything touches the disk.
+
+    The SSSOM mapping set is written from the curated cross-references, so only when ``corpus`` is given;
+    ``owx`` is the ontology's OWL/XML when already written (else the OWL API is run here). TriG, N-Quads and
+    N-Triples are written by a forked child meanwhile (about 1.7 s of the review build's 3.6 s of serializing).
+    """
+    line_based = _forked(lambda: _line_based(graphs))
+    union = bind_prefixes(Graph())
+    for graph in graphs.values():
+        union += graph
     ontology = bind_prefixes(Graph()) + graphs["ontology"]
     files = {
-        "exokg.trig": _trig(dataset),
-        "exokg.nq": sorted_nquads(graphs),
-        "exokg.nt": sorted_ntriples(union),
         "exokg.ttl": union.serialize(format="turtle", encoding="utf-8"),
         "exokg.jsonld": compacted(union, context(graphs["ontology"])),  # the context /context.jsonld serves
         "ontology.ttl": bind_prefixes(ontology).serialize(format="turtle", encoding="utf-8"),
@@ -167,6 +214,7 @@ def render(graphs: dict[str, Graph], corpus: curated.Corpus | None = None, owx: 
         "ontology.owx": owl_xml(ontology) if owx is None else owx,
         **kgx_tsv(graphs),
     }
+    files = {**line_based(), **files}  # the dumps in their usual order: TriG, N-Quads, N-Triples first
     if corpus is not None:
         files[SSSOM_FILE] = sssom_tsv(corpus, str(LICENSE))
     files["void.ttl"] = void_description(graphs, union, files).serialize(format="turtle", encoding="utf-8")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import owlready2
+import pytest
 
 from exokg.build import build
 from exokg.config import GRAPH_DIR
@@ -53,3 +54,20 @@ def test_a_broken_row_fails_with_file_line_and_keeps_previous_outputs(tmp_path):
     assert run.returncode == 1
     assert "curated/tables/table1_tumor_microenvironment.tsv:5: missing reference" in run.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_a_failure_in_the_serializing_child_stops_the_build_and_leaves_the_output(build_dir, tmp_path, monkeypatch):
+    """TriG/N-Quads/N-Triples are written by a forked child: its error reaches the build, nothing is half-written."""
+    import exokg.build
+
+    out = tmp_path / "out"
+    shutil.copytree(build_dir, out)
+    before = (out / "exokg.nt").read_bytes()
+
+    def broken(graphs):
+        raise ValueError("serializer broke")
+
+    monkeypatch.setattr(exokg.build, "_line_based", broken)
+    with pytest.raises(RuntimeError, match="serializer broke"):
+        build(out)
+    assert (out / "exokg.nt").read_bytes() == before
