@@ -815,10 +815,10 @@ def _claim_term(reader: _Reader, origin: Origin, column: str, value: str, corpus
     if value in reader.vocab.class_by_label:
         return Term("class", reader.vocab.class_by_label[value])
     if value.startswith(UNSPECIFIED):
-        kind = value[len(UNSPECIFIED):]
-        if kind in cargo_types(reader.vocab):
+        kind, kinds = value[len(UNSPECIFIED):], cargo_types(reader.vocab)
+        if kind in kinds:
             return Term("unspecified", kind)
-        reader.problem(origin, f"{column}: unspecified cargo kind {kind!r} is not one of {sorted(cargo_types(reader.vocab))}")
+        reader.problem(origin, f"{column}: unspecified cargo kind {kind!r} is not one of {sorted(kinds)}")
         return None
     reader.problem(origin, f"{column} {value!r} is not an entity or population key, an ontology class label, "
                    'unspecified:KIND or a "quoted literal" (add the entity to vocabulary/entities.tsv)')

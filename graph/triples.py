@@ -68,6 +68,7 @@ class TripleWriter:
         self.g = graph
         self.class_by_label = class_by_label
         self._minted: dict[URIRef, str] = {}  # IRI → the key it was minted for, to catch slug collisions
+        self._text_claim_ids = {c.id for c in corpus.text_claims}
 
     # -- IRIs --------------------------------------------------------------------------------------
     def _mint(self, kind: str, key: str, local: str | None = None) -> URIRef:
@@ -396,10 +397,12 @@ class TripleWriter:
         self.claim(node, b.source, b.quote, (b.reference,))
         self.provenance(node, b.origin, b.note)
 
-
-    def restated(self, identifier: str) -> URIRef:
-        """The node of a finding, vesicle-biology or biomarker claim, by its curated id."""
-        kind = "claim" if identifier.startswith("VES-") else "biomarker" if identifier.startswith("BIO-") else "finding"
+    def curated_node(self, identifier: str) -> URIRef:
+        """The node of a running-text claim, finding, vesicle-biology or biomarker claim, by its curated id."""
+        if identifier.startswith("VES-") or identifier in self._text_claim_ids:
+            kind = "claim"
+        else:
+            kind = "biomarker" if identifier.startswith("BIO-") else "finding"
         return self._mint(kind, identifier, identifier)
 
     def write_text_claim(self, c: TextClaim) -> None:
@@ -425,12 +428,11 @@ class TripleWriter:
             elif key == "comparator":
                 g.add((node, EXO.claimComparator, self.population(value) if value in self.corpus.populations else Literal(value)))
             elif key == "contradicts":
-                is_text_claim = any(c.id == value for c in self.corpus.text_claims)
-                g.add((node, EXO.contradictsClaim, self._mint("claim", value, value) if is_text_claim else self.restated(value)))
+                g.add((node, EXO.contradictsClaim, self.curated_node(value)))
             else:
                 g.add((node, EXO["claim" + key.capitalize()], Literal(value)))
         for other in c.restates:
-            g.add((node, EXO.restates, self.restated(other)))
+            g.add((node, EXO.restates, self.curated_node(other)))
         self.claim(node, c.section, c.quote, c.references)
         self.provenance(node, c.origin, c.note)
 
