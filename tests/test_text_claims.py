@@ -32,9 +32,26 @@ FROM_THE_REVIEW = [
     dict(subject="lnc-TALC", relation="increases-phosphorylation-of", object="p38 MAPK", kind="mechanism", refs=set()),
     # "Extracellular matrix (ECM) acts as a natural barrier to tumor invasion and metastasis [108, 109]"
     dict(subject="extracellular matrix", relation="inhibits", object="metastasis", kind="framing", refs={108, 109}),
+    # Introduction: "More than half of them are the most malignantglioblastoma multiforme (GBM) [1]."
+    dict(subject="glioblastoma", relation="has-proportion", object="glioma", kind="epidemiology", value="more than half", refs={1}),
+    # "Gliomas still have low cure rates, high recurrence rates, and poor prognosis [2–4]."
+    dict(subject="glioma", relation="has-property", object="high recurrence rates", kind="clinical", refs={2, 3, 4}),
+    # "SEVs can effectively carry and deliver molecular signals to recipient cells, promoting ... tumor innervation ... [16–22]"
+    dict(subject="small extracellular vesicle", relation="promotes", object="tumor innervation", kind="framing", refs=set(range(16, 23))),
+    # Abstract (no citations): "Complete removal of tumor tissues by surgery is difficult."
+    dict(subject="complete removal of tumor tissues by surgery", relation="has-property", object="difficult", kind="clinical", refs=set()),
+    # Biomarkers: "circ_0072083 expression levels were significantly elevated in serum SEVs of drug-resistant patients ... [104]"
+    dict(subject="circ-007208", relation="upregulated-in", object="glioma", kind="expression", sample="serum SEVs", refs={104}),
+    # "Glioma can be diagnosed early by measuring the expression level of circulating exosomal miR-148a [114]."
+    dict(subject="miR-148a", relation="biomarker-of", object="glioma", kind="biomarker", use="early diagnosis", refs={114}),
+    # Fig. 5: "The features of extracellular matrix in GBM are ... promotion of invasion and angiogenesis"
+    dict(subject="extracellular matrix in GBM", relation="promotes", object="angiogenesis", kind="figure", refs=set()),
+    # Fig. 6: "endothelial cells are stimulated by proangiogenic growth factors secreted by tumor cells."
+    dict(subject="proangiogenic growth factors", relation="activates", object="endothelial cells", kind="figure", refs=set()),
 ]
 SIGN = {"promotes": "positive", "inhibits": "negative", "upregulated-in": "positive", "increases-secretion-of": "positive",
-        "crosses": "unsigned", "treats": "unsigned", "increases-phosphorylation-of": "positive"}
+        "crosses": "unsigned", "treats": "unsigned", "increases-phosphorylation-of": "positive", "has-proportion": "unsigned",
+        "has-property": "unsigned", "biomarker-of": "unsigned", "activates": "positive"}
 
 
 def _text(union, node) -> str:
@@ -55,6 +72,7 @@ def claims(union) -> list[dict]:
                "evidence": set(union.objects(node, EXO.hasEvidence)),
                "sample": {str(v) for v in union.objects(node, EXO.claimSample)},
                "use": {str(v) for v in union.objects(node, EXO.claimUse)},
+               "value": {str(v) for v in union.objects(node, EXO.claimValue)},
                "population": {_text(union, p) for p in union.objects(node, EXO.claimPopulation)}}
         found.append(row)
     return found
@@ -64,7 +82,7 @@ def claims(union) -> list[dict]:
 def test_the_review_says_it_and_the_graph_holds_it(claims, expected):
     matches = [c for c in claims if (c["subject"], c["relation"], c["object"]) == (expected["subject"], expected["relation"], expected["object"])
                and c["kind"] == expected["kind"] and c["refs"] == expected["refs"]
-               and all(expected[k] in c[k] for k in ("sample", "use", "population") if k in expected)]
+               and all(expected[k] in c[k] for k in ("sample", "use", "population", "value") if k in expected)]
     assert matches, f"no {expected['kind']} claim {expected['subject']} {expected['relation']} {expected['object']}"
     assert all(c["sign"] == SIGN[expected["relation"]] for c in matches)
     assert all(c["quote"] for c in matches)
@@ -78,6 +96,20 @@ def test_a_claim_without_a_citation_is_an_author_statement_without_traceable_sup
     assert all(c["evidence"] == {OBO.ECO_0000303} for c in uncited)
     # "TEXs were involved in glioma initiation and development by affecting TME, ..." cites nothing
     assert any("TEXs were involved in glioma initiation and development" in c["quote"] for c in uncited)
+
+
+def test_the_abstract_and_the_introduction_disagree_on_glioma_s_share_and_both_readings_are_kept(union, claims):
+    # Abstract: "accounting for approximately half of the primary intracranial tumors" (no citation);
+    # Introduction: "accounting for approximately 70% of all primary intracranial tumors" (the passage cites [1]).
+    shares = {frozenset(c["value"]): c for c in claims
+              if (c["subject"], c["relation"], c["kind"]) == ("glioma", "has-proportion", "epidemiology")
+              and "primary intracranial tumors" in c["object"]}
+    half, seventy = shares[frozenset({"approximately half"})], shares[frozenset({"approximately 70%"})]
+    assert (half["node"], EXO.contradictsClaim, seventy["node"]) in union
+    assert (seventy["node"], EXO.contradictsClaim, half["node"]) in union  # symmetric, asserted both ways
+    assert half["refs"] == set() and seventy["refs"] == {1}
+    for claim in (half, seventy):
+        assert union.value(claim["node"], EXO.curatorNote) is not None
 
 
 def test_a_claim_the_table_holds_links_to_the_table_row(union, claims):
