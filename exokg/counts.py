@@ -5,9 +5,12 @@ figure legend); a node without one of its own (an effect, a signed step, a tumou
 cargo) counts under its finding's section. A node's kind is its most specific asserted exo: class. Net
 effects and sign conflicts, which the reasoning step composes across findings, are counted apart.
 The running-text claims (graph/text/claims/) get a second table: per section, the review's sentences that
-carry a curated claim (each claim's quote located in the review and widened to its sentence), the claim
+carry a curated claim (each claim's quote located in its sentence by exokg.coverage), the claim
 rows, how many restate a table or text record and how many cite nothing, and the sentences left out on
 purpose, listed one by one with the curator's reason at the end (the audit of what is not in the graph).
+Against what each section says: its sentences in the review text (exokg.coverage cuts the text into
+sections, drops the flattened tables, keeps figure legends apart) and those that neither hold a claim's quote
+nor are left out on purpose, listed one by one: the curation still to do.
 ``python -m exokg.counts --report docs/graph-counts.md`` rewrites the file; tests/test_counts.py checks it
 is current.
 """
@@ -22,7 +25,8 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 
 from exokg.config import EXO, REVIEW_TEXT
-from exokg.graph.curated import Corpus, normalize_for_quote
+from exokg.coverage import coverage
+from exokg.graph.curated import Corpus
 
 REPORT_COMMAND = "python -m exokg.counts --report docs/graph-counts.md"
 # A finding's own nodes, counted under the finding's section: property from the finding → the node.
@@ -57,41 +61,41 @@ def counts(asserted: Graph, ontology: Graph) -> Counter:
     return found
 
 
-def _sentence_of(review: str, quote: str) -> int:
-    """Where the sentence holding ``quote`` starts in the whitespace-free review (a sentence ends at '.' + capital)."""
-    at = review.find(normalize_for_quote(quote))
-    start = at
-    while start > 0 and not (review[start - 1] == "." and review[start].isupper()):
-        start -= 1
-    return start
-
-
 def claim_lines(corpus: Corpus) -> list[str]:
     """The running-text tables: coverage per section, claims per section and kind, and the left-out audit."""
-    review = normalize_for_quote(REVIEW_TEXT.read_text(encoding="utf-8"))
     by_section: dict[str, list] = {}
     for claim in corpus.text_claims:
         by_section.setdefault(claim.section, []).append(claim)
     left: Counter = Counter(row.section for row in corpus.left_out)
     sections = sorted(set(by_section) | set(left))
+    audit = {c.section: c for c in coverage(corpus, REVIEW_TEXT.read_text(encoding="utf-8"))}
     lines = ["## Running-text claims", "",
+             "Sentences in the text: the section's sentences in the review (tables removed, figure legends apart).",
              "Sentences with a claim: the sentences of the review that hold at least one curated claim's quote.",
              "Restating: claims that link to the table row or text record holding the same statement (exo:restates).",
-             "Uncited: claims the review makes without a bracket reference (evidence ECO:0000303).", "",
-             "| section | sentences with a claim | claims | restating | uncited | sentences left out |", "|---|---|---|---|---|---|"]
+             "Uncited: claims the review makes without a bracket reference (evidence ECO:0000303).",
+             "Not accounted for: sentences of the text with neither a claim nor a left-out row.", "",
+             "| section | sentences in the text | sentences with a claim | claims | restating | uncited | sentences left out "
+             "| not accounted for |", "|---|---|---|---|---|---|---|---|"]
     for section in sections:
         claims = by_section.get(section, [])
-        sentences = {_sentence_of(review, c.quote) for c in claims}
-        lines.append(f"| {section} | {len(sentences)} | {len(claims)} | {sum(1 for c in claims if c.restates)} | "
-                     f"{sum(1 for c in claims if not c.references)} | {left.get(section, 0)} |")
+        text = audit.get(section)
+        lines.append(f"| {section} | {len(text.sentences) if text else ''} | {text.with_claim if text else ''} | {len(claims)} | "
+                     f"{sum(1 for c in claims if c.restates)} | {sum(1 for c in claims if not c.references)} | "
+                     f"{left.get(section, 0)} | {len(text.missing) if text else ''} |")
     everything = corpus.text_claims
-    lines.append(f"| **all** | {len({(c.section, _sentence_of(review, c.quote)) for c in everything})} | {len(everything)} | "
-                 f"{sum(1 for c in everything if c.restates)} | {sum(1 for c in everything if not c.references)} | {len(corpus.left_out)} |")
+    lines.append(f"| **all** | {sum(len(a.sentences) for a in audit.values())} | "
+                 f"{sum(a.with_claim for a in audit.values())} | {len(everything)} | "
+                 f"{sum(1 for c in everything if c.restates)} | {sum(1 for c in everything if not c.references)} | "
+                 f"{len(corpus.left_out)} | {sum(len(a.missing) for a in audit.values())} |")
     kinds = sorted({c.kind for c in everything})
     table = Counter((c.section, c.kind) for c in everything)
     lines += ["", "| section | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
     for section in sorted(by_section):
         lines.append(f"| {section} | " + " | ".join(str(table.get((section, k), "")) for k in kinds) + " |")
+    missing = [(a.section, sentence) for a in audit.values() for sentence in a.missing]
+    lines += ["", "### Not accounted for yet", ""]
+    lines += [f"- {section}: {sentence}" for section, sentence in missing] or ["None: every sentence of the running text holds a claim or is left out on purpose."]
     lines += ["", "### Left out on purpose", "", "| section | sentence | why |", "|---|---|---|"]
     for row in corpus.left_out:
         lines.append(f"| {row.section} | {row.quote.replace('|', '/')} | {row.reason.replace('|', '/')} |")

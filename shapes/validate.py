@@ -71,6 +71,9 @@ class ShapesViolated(Exception):
         lines = report.lines(warnings=False)
         super().__init__(f"{len(report.violations)} SHACL violation(s):\n" + "\n".join(lines))
 
+    def __reduce__(self):  # rebuilt from its report when the shapes were checked in a forked child
+        return type(self), (self.report,)
+
 
 @dataclass(frozen=True)
 class Result:

@@ -64,7 +64,7 @@ def test_a_failure_in_the_serializing_child_stops_the_build_and_leaves_the_outpu
     shutil.copytree(build_dir, out)
     before = (out / "exokg.nt").read_bytes()
 
-    def broken(graphs, union):
+    def broken(graphs):
         raise ValueError("serializer broke")
 
     monkeypatch.setattr(exokg.build, "_line_based", broken)
