@@ -11,7 +11,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
 from exokg.config import EXO, GRAPH_DIR, OBO
-from exokg.graph.curated import CurationError, load
+from exokg.graph.curated import CLAIM_KINDS, CurationError, load
 
 CLAIM_FILE = "tumor_microenvironment.tsv"
 
@@ -46,12 +46,21 @@ FROM_THE_REVIEW = [
     dict(subject="miR-148a", relation="biomarker-of", object="glioma", kind="biomarker", use="early diagnosis", refs={114}),
     # Fig. 5: "The features of extracellular matrix in GBM are ... promotion of invasion and angiogenesis"
     dict(subject="extracellular matrix in GBM", relation="promotes", object="angiogenesis", kind="figure", refs=set()),
+    # Biogenesis: "All SEVs commonly have proteins such as CD9, CD63, CD81, and CD82, which may serve as biomarkers ... [44, 45]"
+    dict(subject="small extracellular vesicle", relation="has-marker", object="CD9", kind="vesicle-biology", refs={44, 45}),
+    # "Wang et al. reported that Linc01091 encapsulated in TEXs could activate the ELF4/CDX2 axis by binding to miR-128-3p"
+    dict(subject="Linc01091", relation="binds", object="miR-128-3p", kind="example", refs={62}),
+    # Future prospects: "Because SEVs are widely distributed in body fluids and have a long half-life, they may be suitable drug carriers."
+    dict(subject="small extracellular vesicle", relation="prospect-for", object="suitable drug carriers", kind="prospect", refs=set()),
+    # "The acquisition of high-purity SEVs remains a challenge due to technical limitations and high costs"
+    dict(subject="technical limitations", relation="limitation-of", object="the acquisition of high-purity SEVs", kind="limitation", refs=set()),
     # Fig. 6: "endothelial cells are stimulated by proangiogenic growth factors secreted by tumor cells."
     dict(subject="proangiogenic growth factors", relation="activates", object="endothelial cells", kind="figure", refs=set()),
 ]
 SIGN = {"promotes": "positive", "inhibits": "negative", "upregulated-in": "positive", "increases-secretion-of": "positive",
         "crosses": "unsigned", "treats": "unsigned", "increases-phosphorylation-of": "positive", "has-proportion": "unsigned",
-        "has-property": "unsigned", "biomarker-of": "unsigned", "activates": "positive"}
+        "has-property": "unsigned", "biomarker-of": "unsigned", "activates": "positive", "has-marker": "unsigned",
+        "binds": "unsigned", "prospect-for": "unsigned", "limitation-of": "unsigned"}
 
 
 def _text(union, node) -> str:
@@ -86,6 +95,10 @@ def test_the_review_says_it_and_the_graph_holds_it(claims, expected):
     assert matches, f"no {expected['kind']} claim {expected['subject']} {expected['relation']} {expected['object']}"
     assert all(c["sign"] == SIGN[expected["relation"]] for c in matches)
     assert all(c["quote"] for c in matches)
+
+
+def test_every_kind_of_claim_has_a_statement_written_from_the_review():
+    assert {e["kind"] for e in FROM_THE_REVIEW} == set(CLAIM_KINDS)
 
 
 def test_a_claim_without_a_citation_is_an_author_statement_without_traceable_support(claims):
