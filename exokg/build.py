@@ -136,7 +136,7 @@ def _trig(dataset: Dataset) -> bytes:
         return dataset.serialize(format="trig", encoding="utf-8")
 
 
-def _forked(work: Callable[[], T], job: str = "serializing the dumps") -> Callable[[], T]:
+def _forked(work: Callable[[], T], job: str) -> Callable[[], T]:
     """Run ``work`` in a forked child and return a function that waits for its answer.
 
     The child inherits the graphs as they are (nothing is pickled but the answer); the steps are pure
@@ -213,7 +213,7 @@ def render(graphs: dict[str, Graph], corpus: curated.Corpus | None = None, owx: 
     ``owx`` is the ontology's OWL/XML when already written (else the OWL API is run here). TriG, N-Quads and
     N-Triples are written by a forked child meanwhile (about half of the serializing).
     """
-    line_based = _forked(lambda: _line_based(graphs))
+    line_based = _forked(lambda: _line_based(graphs), "serializing the dumps")
     union = bind_prefixes(Graph())
     for graph in graphs.values():
         union += graph

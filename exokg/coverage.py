@@ -7,13 +7,15 @@ figure legends sit between paragraphs. The text is cut into sections at the head
 table's last reference cell (the table has as many reference cells as curated rows); a figure legend
 ("Fig. N …") is its own section "Fig. N", ending at a blank line, a table or an indented line (where the PDF
 text resumes a paragraph). What is left is split into sentences, whitespace removed: a sentence ends at a '.'
-followed by a capital letter, or at a '.' right after a closing reference bracket ("[103]. circ_0072083 …"). A sentence is accounted for when a claim's or a left-out
-row's quote lies in it (or it in the quote: a quote may run across a sentence end).
+followed by a capital letter, or at a '.' right after a closing reference bracket ("[103]. circ_0072083 …").
+A sentence is accounted for when a claim's or a left-out row's quote lies in it (or it in the quote: a quote
+may run across a sentence end).
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from exokg.graph.curated import Corpus, normalize_for_quote
@@ -40,16 +42,14 @@ class SectionCoverage:
         return [s for s, c, l in zip(self.sentences, self.claimed, self.left_out) if not (c or l)]
 
 
-def _table_rows(corpus: Corpus) -> dict[str, int]:
-    rows: dict[str, int] = {}
-    for finding in corpus.findings:
-        if finding.source.startswith("Table "):
-            rows[finding.source[len("Table "):]] = rows.get(finding.source[len("Table "):], 0) + 1
-    return rows
+def _table_rows(corpus: Corpus) -> Counter:
+    """Table number ("1"…"6") → its curated rows."""
+    return Counter(f.source[len("Table "):] for f in corpus.findings if f.source.startswith("Table "))
 
 
-def _prose_by_section(lines: list[str], headings: set[str], table_rows: dict[str, int]) -> dict[str, list[str]]:
-    """The running text of each section, lines in order, tables removed and legends apart."""
+def _prose_by_section(lines: list[str], headings: set[str], table_rows: Counter) -> dict[str, list[str]]:
+    """The running text of each section (keyed by its whitespace-free heading, or "Fig. N"), lines in order,
+    tables removed and legends apart."""
     by_section: dict[str, list[str]] = {}
     section, legend = "", None
     i = 0
@@ -58,10 +58,10 @@ def _prose_by_section(lines: list[str], headings: set[str], table_rows: dict[str
         two = normalize_for_quote(line + (lines[i + 1] if i + 1 < len(lines) else ""))
         one = normalize_for_quote(line)
         if one and one in headings:
-            section, legend, i = _heading(one, headings), None, i + 1
+            section, legend, i = one, None, i + 1
             continue
         if one and two in headings:  # a heading the PDF broke over two lines
-            section, legend, i = _heading(two, headings), None, i + 2
+            section, legend, i = two, None, i + 2
             continue
         table = TABLE_START.match(line)
         if table:
@@ -82,10 +82,6 @@ def _prose_by_section(lines: list[str], headings: set[str], table_rows: dict[str
 
 def _holds(sentence: str, quote: str) -> bool:
     return quote in sentence or sentence in quote or quote[:OVERLAP] in sentence or quote[-OVERLAP:] in sentence
-
-
-def _heading(normalized: str, headings: set[str]) -> str:
-    return next(h for h in headings if h == normalized)
 
 
 def sentences(text: str) -> list[str]:
